@@ -1,0 +1,42 @@
+"""Built-in components, by "module:attr" address, so listing them imports nothing.
+
+Each row: (kind, name, address, one-line description).
+"""
+
+BUILTINS: list[tuple[str, str, str, str]] = [
+    # scenarios
+    ("scenario", "bigbench", "tony.lm.scenarios.bigbench:BigBenchScenario", "any BIG-bench task.json (task=, subtask=)"),
+    ("scenario", "jsonl", "tony.lm.scenarios.jsonl:JsonlScenario", "instances from a JSONL file (path=)"),
+    ("scenario", "hf", "tony.lm.scenarios.huggingface:HuggingFaceScenario", "a Hugging Face dataset from local files"),
+    ("scenario", "synthetic_induction", "tony.lm.scenarios.synthetic:PatternInductionScenario",
+     "generated pattern induction (no data needed)"),
+    # adapters (the method= of a run entry)
+    ("adapter", "generation", "tony.lm.adapters.generation:GenerationAdapter", "free generation, exact match / F1"),
+    ("adapter", "multiple_choice_joint", "tony.lm.adapters.multiple_choice:JointAdapter",
+     "lettered options, the model answers a letter"),
+    ("adapter", "multiple_choice_separate", "tony.lm.adapters.multiple_choice:SeparateAdapter",
+     "each option's log-probability given the prompt"),
+    ("adapter", "multiple_choice_separate_calibrated", "tony.lm.adapters.multiple_choice:CalibratedSeparateAdapter",
+     "option log-probability minus its log-probability after a neutral prompt"),
+    # models
+    ("model", "gemma-3-270m", "tony.lm.clients.models:embedded_gemma",
+     "Gemma 3 270M base, Q4_K_M GGUF, llama.cpp in-process (embedded default)"),
+    ("model", "gemma-3-270m-hf", "tony.lm.clients.models:embedded_gemma_transformers",
+     "the same weights through Hugging Face transformers"),
+    ("model", "llamacpp", "tony.lm.clients.models:llamacpp_file", "any GGUF file through llama.cpp (path=)"),
+    ("model", "transformers", "tony.lm.clients.models:transformers_folder", "a local transformers folder (path=)"),
+    ("model", "openai", "tony.lm.clients.models:openai_compatible",
+     "an OpenAI-compatible server (base_url=, model=, api_key_env=)"),
+    # metrics
+    ("metric", "exact_match", "tony.lm.metrics.text:exact_match", "output equals a correct reference"),
+    ("metric", "quasi_exact_match", "tony.lm.metrics.text:quasi_exact_match",
+     "equal after lower-casing and removing punctuation, articles and extra spaces"),
+    ("metric", "f1", "tony.lm.metrics.text:f1_score", "token-overlap F1 with the best reference"),
+    ("metric", "accuracy", "tony.lm.metrics.multiple_choice:accuracy", "multiple-choice accuracy"),
+    ("metric", "ece_10_bin", "tony.lm.metrics.calibration:expected_calibration_error",
+     "expected calibration error, 10 equal-width bins"),
+    ("metric", "selective_accuracy", "tony.lm.metrics.calibration:selective_accuracy",
+     "accuracy on the most confident fraction; area under the coverage curve"),
+    ("metric", "efficiency", "tony.lm.metrics.efficiency:efficiency_stats",
+     "prompt and completion tokens, seconds per request, tokens per second"),
+]

@@ -1,0 +1,44 @@
+"""Content-keyed specs: frozen, validated descriptions of work."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from tony.core.errors import SpecError
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace, so equal values give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_key(value: Any) -> str:
+    """SHA-256 of the canonical JSON of `value`."""
+    return hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+
+
+class Spec(BaseModel):
+    """Base of every spec. Frozen; `key()` identifies its content.
+
+    The class name is part of the key, so two kinds of spec with equal
+    fields never share results.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def key(self) -> str:
+        return content_key({"kind": type(self).__name__, "spec": self.model_dump(mode="json")})
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]):
+        """Validate `data`, turning pydantic's report into a one-line SpecError."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or cls.__name__
+            raise SpecError(f"invalid {cls.__name__} field '{where}': {first['msg']}") from None

@@ -1,0 +1,345 @@
+"""The results database: runs, records, stats, artifacts and the request cache.
+
+SQLAlchemy Core over SQLite (WAL mode, the embedded default under
+./tony-results/) or PostgreSQL by URL. Records are keyed by (run, item), so
+a resumed or concurrent writer can never store one twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from tony.core.errors import StoreError
+from tony.core.stats import Stat
+
+DEFAULT_STORE_DIR = "tony-results"
+
+metadata = sa.MetaData()
+
+runs_table = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("labels", sa.Text, nullable=False, default="{}"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("wall_s", sa.Float),
+)
+
+records_table = sa.Table(
+    "records",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("item_id", sa.String(256), primary_key=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+)
+
+stats_table = sa.Table(
+    "stats",
+    metadata,
+    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("split", sa.String(64), primary_key=True),
+    sa.Column("subgroup", sa.String(128), primary_key=True),
+    sa.Column("value", sa.Float),
+    sa.Column("ci_low", sa.Float),
+    sa.Column("ci_high", sa.Float),
+    sa.Column("n", sa.Integer, nullable=False),
+)
+
+artifacts_table = sa.Table(
+    "artifacts",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+cache_table = sa.Table(
+    "request_cache",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("model", sa.String(256), nullable=False),
+    sa.Column("response", sa.Text, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+
+def resolve_url(store: str | None) -> str:
+    """A SQLAlchemy URL from a --store value: a URL, a directory, or None for ./tony-results."""
+    if store and "://" in store:
+        return store
+    directory = Path(store or DEFAULT_STORE_DIR)
+    return f"sqlite:///{directory / 'tony.sqlite'}"
+
+
+class Store:
+    """The results database. Open with a URL, a directory or None (./tony-results)."""
+
+    def __init__(self, store: str | None = None) -> None:
+        self.url = resolve_url(store)
+        self.is_sqlite = self.url.startswith("sqlite")
+        try:
+            if self.is_sqlite:
+                path = Path(self.url.removeprefix("sqlite:///"))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.artifact_dir = path.parent / "artifacts"
+                self.engine = sa.create_engine(self.url, connect_args={"timeout": 60})
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+                # Writers take SQLite's write lock when their transaction begins, so two
+                # processes never deadlock upgrading a read lock; they queue instead.
+                self.writer = sa.create_engine(self.url, connect_args={"timeout": 60, "isolation_level": None})
+                sa.event.listen(self.writer, "connect", _sqlite_pragmas)
+                sa.event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            else:
+                self.artifact_dir = Path(DEFAULT_STORE_DIR) / "artifacts"
+                self.engine = self.writer = sa.create_engine(self.url, pool_pre_ping=True)
+            _create_tables(self.writer)
+        except (SQLAlchemyError, OSError) as err:
+            raise StoreError(f"cannot open store {self.describe()}: {_first_line(err)}") from None
+
+    def describe(self) -> str:
+        """The store's location, without any password."""
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    # runs --------------------------------------------------------------
+    def begin_run(self, run_id: str, kind: str, spec: dict[str, Any], labels: dict[str, Any]) -> None:
+        """Create the run, or mark an existing one running again (records are kept)."""
+        row = {"status": "running", "error": None, "finished_at": None}
+        with self._write() as conn:
+            found = conn.execute(sa.select(runs_table.c.run_id).where(runs_table.c.run_id == run_id)).first()
+            if found:
+                conn.execute(runs_table.update().where(runs_table.c.run_id == run_id).values(**row))
+            else:
+                conn.execute(
+                    _insert_ignore(self.engine, runs_table).values(
+                        run_id=run_id,
+                        kind=kind,
+                        spec=json.dumps(spec, sort_keys=True),
+                        labels=json.dumps(labels, sort_keys=True),
+                        created_at=time.time(),
+                        **row,
+                    )
+                )
+
+    def finish_run(self, run_id: str, stats: Iterable[Stat], wall_s: float) -> None:
+        """Replace the run's stats and mark it complete, in one transaction."""
+        rows = [dict(asdict(s), run_id=run_id) for s in stats]
+        with self._write() as conn:
+            conn.execute(stats_table.delete().where(stats_table.c.run_id == run_id))
+            if rows:
+                conn.execute(stats_table.insert(), rows)
+            conn.execute(
+                runs_table.update()
+                .where(runs_table.c.run_id == run_id)
+                .values(status="complete", finished_at=time.time(), wall_s=wall_s, error=None)
+            )
+
+    def fail_run(self, run_id: str, error: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                runs_table.update()
+                .where(runs_table.c.run_id == run_id)
+                .values(status="failed", error=error, finished_at=time.time())
+            )
+
+    def runs(self, status: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(runs_table).order_by(runs_table.c.created_at)
+        if status:
+            query = query.where(runs_table.c.status == status)
+        with self.engine.connect() as conn:
+            return [_run_row(r) for r in conn.execute(query).mappings()]
+
+    def find_run(self, prefix: str) -> dict[str, Any]:
+        """The run whose id starts with `prefix` (at least 6 characters, unique)."""
+        from tony.core.errors import SpecError
+
+        if len(prefix) < 6:
+            raise SpecError(f"run id '{prefix}' is too short: give at least 6 characters (see `tony results`)")
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(sa.select(runs_table).where(runs_table.c.run_id.startswith(prefix))).mappings())
+        if len(rows) != 1:
+            what = "no run" if not rows else f"{len(rows)} runs"
+            raise SpecError(f"{what} in {self.describe()} with id starting '{prefix}': see `tony results`")
+        return _run_row(rows[0])
+
+    # records -----------------------------------------------------------
+    def done_items(self, run_id: str) -> set[str]:
+        with self.engine.connect() as conn:
+            query = sa.select(records_table.c.item_id).where(records_table.c.run_id == run_id)
+            return set(conn.execute(query).scalars())
+
+    def add_records(self, run_id: str, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Commit a batch of (item_id, payload) records; an item already stored is kept as it was."""
+        with self._write() as conn:
+            seq = conn.execute(
+                sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
+            ).scalar_one()
+            rows = [
+                {"run_id": run_id, "item_id": item, "seq": seq + i, "payload": json.dumps(payload, ensure_ascii=False)}
+                for i, (item, payload) in enumerate(records)
+            ]
+            if rows:
+                conn.execute(_insert_ignore(self.engine, records_table), rows)
+
+    def records(self, run_id: str, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """The run's records in the order they were stored, each payload with its item_id."""
+        query = (
+            sa.select(records_table.c.item_id, records_table.c.payload)
+            .where(records_table.c.run_id == run_id)
+            .order_by(records_table.c.seq, records_table.c.item_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(json.loads(p), item_id=i) for i, p in conn.execute(query)]
+
+    def count_records(self, run_id: str) -> int:
+        with self.engine.connect() as conn:
+            query = sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
+            return conn.execute(query).scalar_one()
+
+    # stats -------------------------------------------------------------
+    def stats(self, run_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Stat rows joined with their run's labels."""
+        query = (
+            sa.select(stats_table, runs_table.c.labels, runs_table.c.kind)
+            .join(runs_table, runs_table.c.run_id == stats_table.c.run_id)
+            .order_by(runs_table.c.created_at, stats_table.c.name, stats_table.c.split, stats_table.c.subgroup)
+        )
+        if run_ids is not None:
+            query = query.where(stats_table.c.run_id.in_(list(run_ids)))
+        with self.engine.connect() as conn:
+            rows = []
+            for r in conn.execute(query).mappings():
+                row = dict(r)
+                row["labels"] = json.loads(row["labels"])
+                rows.append(row)
+            return rows
+
+    # request cache -----------------------------------------------------
+    def cache_get(self, key: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(cache_table.c.response).where(cache_table.c.key == key)).scalar()
+        return None if found is None else json.loads(found)
+
+    def cache_get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(keys), 500):
+                query = sa.select(cache_table.c.key, cache_table.c.response).where(
+                    cache_table.c.key.in_(keys[start : start + 500])
+                )
+                out.update((k, json.loads(v)) for k, v in conn.execute(query))
+        return out
+
+    def cache_put_many(self, model: str, entries: dict[str, dict[str, Any]]) -> None:
+        if not entries:
+            return
+        now = time.time()
+        rows = [{"key": k, "model": model, "response": json.dumps(v), "created_at": now} for k, v in entries.items()]
+        with self._write() as conn:
+            conn.execute(_insert_ignore(self.engine, cache_table), rows)
+
+    # artifacts ---------------------------------------------------------
+    def put_artifact(self, name: str, data: bytes, run_id: str | None = None) -> str:
+        """Store `data` as a content-hashed file beside the database; return its key."""
+        import hashlib
+
+        key = hashlib.sha256(data).hexdigest()
+        path = self.artifact_path(key)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        with self._write() as conn:
+            conn.execute(
+                _insert_ignore(self.engine, artifacts_table).values(
+                    key=key, name=name, run_id=run_id, size=len(data), created_at=time.time()
+                )
+            )
+        return key
+
+    def artifact_path(self, key: str) -> Path:
+        return self.artifact_dir / key[:2] / key
+
+    # internals ---------------------------------------------------------
+    def _write(self):
+        return _Transaction(self)
+
+
+class _Transaction:
+    """engine.begin() that turns database errors into StoreError."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def __enter__(self):
+        try:
+            self.ctx = self.store.writer.begin()
+            return self.ctx.__enter__()
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot write to store {self.store.describe()}: {_first_line(err)}") from None
+
+    def __exit__(self, *exc):
+        try:
+            return self.ctx.__exit__(*exc)
+        except SQLAlchemyError as err:
+            raise StoreError(f"cannot write to store {self.store.describe()}: {_first_line(err)}") from None
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _create_tables(engine: sa.Engine) -> None:
+    # Two processes opening a new store at once may race on CREATE TABLE; the loser retries.
+    for attempt in range(5):
+        try:
+            metadata.create_all(engine)
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+        except sa.exc.IntegrityError:
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _insert_ignore(engine: sa.Engine, table: sa.Table):
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing()
+
+
+def _run_row(row) -> dict[str, Any]:
+    out = dict(row)
+    out["spec"] = json.loads(out["spec"])
+    out["labels"] = json.loads(out["labels"])
+    return out
+
+
+def _first_line(err: Exception) -> str:
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -1,0 +1,20 @@
+"""The scenario interface: a named, argument-validated source of instances."""
+
+from __future__ import annotations
+
+from tony.core.spec import Spec
+from tony.lm.types import Instance
+
+
+class Scenario(Spec):
+    """Base of every scenario. Its pydantic fields are the arguments of a run entry
+    (`bigbench:task=strategyqa` sets `task`), so a bad argument is a one-line SpecError.
+    """
+
+    def instances(self) -> list[Instance]:
+        """Every instance, in a stable order; ids unique. Train-split instances are few-shot examples."""
+        raise NotImplementedError
+
+    def default_method(self) -> str:
+        """The adapter used when a run entry names none."""
+        return "multiple_choice_separate"

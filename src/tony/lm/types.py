@@ -1,0 +1,131 @@
+"""The language-model domain: what a scenario yields, what is sent, what comes back."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from tony.core.stats import Stat
+
+__all__ = ["CORRECT_TAG", "Client", "Completion", "Instance", "Reference", "Request", "Stat"]
+
+CORRECT_TAG = "correct"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One reference output of an instance."""
+
+    output: str
+    """The reference text (an answer option, or an acceptable generation)."""
+    tags: tuple[str, ...] = ()
+    """Labels of this reference; "correct" marks a right answer."""
+
+    @property
+    def is_correct(self) -> bool:
+        return CORRECT_TAG in self.tags
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One test case of a scenario."""
+
+    id: str
+    """Stable identifier within the scenario (the same across runs)."""
+    input: str
+    """The question or context shown to the model."""
+    references: tuple[Reference, ...]
+    """Answer options (multiple choice) or acceptable outputs (generation)."""
+    split: str = "test"
+    """"train" instances are only used as few-shot examples."""
+    subgroup: str = ""
+    """A category for per-group stats, e.g. BBQ's ambiguous or disambiguated context."""
+    extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    """Anything else the source carries (e.g. BBQ's comment); kept in the record."""
+
+    @property
+    def correct_outputs(self) -> list[str]:
+        return [r.output for r in self.references if r.is_correct]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What is sent to a model: a generation, or the scoring of continuations."""
+
+    prompt: str
+    """The exact text sent, few-shot examples and instructions included."""
+    max_tokens: int = 0
+    """Tokens to generate (0 for a scoring request)."""
+    temperature: float = 0.0
+    """0 means greedy decoding."""
+    stop: tuple[str, ...] = ()
+    """Generation ends before any of these strings."""
+    continuations: tuple[str, ...] = ()
+    """Texts to score as continuations of the prompt (log-probability of each)."""
+    seed: int | None = None
+    """Sampling seed; only meaningful (and only cached with) temperature > 0."""
+
+    @property
+    def is_scoring(self) -> bool:
+        return bool(self.continuations)
+
+    def cache_form(self) -> dict[str, Any]:
+        """The canonical request for the cache key (the seed is keyed separately)."""
+        form = asdict(self)
+        form.pop("seed")
+        return form
+
+    def cache_seed(self) -> int | None:
+        return self.seed if self.temperature > 0 else None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What came back for one request."""
+
+    text: str = ""
+    """Generated text (empty for a scoring request)."""
+    tokens: tuple[str, ...] = ()
+    """The generated tokens."""
+    logprobs: tuple[float, ...] = ()
+    """Log-probability of each generated token, where the backend gives it."""
+    continuation_logprobs: tuple[float, ...] = ()
+    """Scoring: the summed log-probability of each continuation, in request order."""
+    continuation_lengths: tuple[int, ...] = ()
+    """Scoring: how many tokens each continuation has."""
+    prompt_tokens: int = 0
+    """Tokens in the prompt."""
+    completion_tokens: int = 0
+    """Tokens generated, or for scoring the continuations' tokens."""
+    processed_tokens: int = 0
+    """Tokens the model actually evaluated for this request (prompt once + continuations in the fast path)."""
+    wall_s: float = 0.0
+    """Seconds the model spent on this request (the original time, even when served from cache)."""
+    cached: bool = False
+    """True when the answer came from the request cache."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Completion:
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)
+
+
+class Client(Protocol):
+    """A model backend. Every client answers a list of requests in order."""
+
+    identity: str
+    """Model identity for the cache: name plus a hash of the weights (or the endpoint's model id)."""
+
+    def complete(self, requests: list[Request]) -> list[Completion]:
+        """Answer each request; raise ModelError (or ModelServerError) when the model cannot."""
+        ...
+
+    def close(self) -> None:
+        """Release the model (a no-op for stateless clients)."""
+        ...
