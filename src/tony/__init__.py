@@ -1,3 +1,30 @@
-"""tony: a workbench for measuring how machine-learning models really behave."""
+"""tony: a workbench for measuring how machine-learning models really behave.
+
+The public API (imported lazily so that `import tony` stays fast):
+`plan`, `run`, `results`, `compare`, `Store`, `Stat`, `TonyError`.
+"""
+
+from __future__ import annotations
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "plan": "tony.api",
+    "run": "tony.api",
+    "results": "tony.api",
+    "compare": "tony.api",
+    "Store": "tony.core.store",
+    "Stat": "tony.core.stats",
+    "TonyError": "tony.core.errors",
+    "registry": "tony.core.registry",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'tony' has no attribute {name!r}")

@@ -19,13 +19,13 @@ BUILTINS: list[tuple[str, str, str, str]] = [
     ("adapter", "multiple_choice_separate_calibrated", "tony.lm.adapters.multiple_choice:CalibratedSeparateAdapter",
      "option log-probability minus its log-probability after a neutral prompt"),
     # models
-    ("model", "gemma-3-270m", "tony.lm.clients.models:embedded_gemma",
+    ("model", "gemma-3-270m", "tony.lm.clients.models:EmbeddedGemma",
      "Gemma 3 270M base, Q4_K_M GGUF, llama.cpp in-process (embedded default)"),
-    ("model", "gemma-3-270m-hf", "tony.lm.clients.models:embedded_gemma_transformers",
+    ("model", "gemma-3-270m-hf", "tony.lm.clients.models:EmbeddedGemmaTransformers",
      "the same weights through Hugging Face transformers"),
-    ("model", "llamacpp", "tony.lm.clients.models:llamacpp_file", "any GGUF file through llama.cpp (path=)"),
-    ("model", "transformers", "tony.lm.clients.models:transformers_folder", "a local transformers folder (path=)"),
-    ("model", "openai", "tony.lm.clients.models:openai_compatible",
+    ("model", "llamacpp", "tony.lm.clients.models:LlamaCppFile", "any GGUF file through llama.cpp (path=)"),
+    ("model", "transformers", "tony.lm.clients.models:TransformersModel", "a local transformers folder or GGUF via transformers (path=, gguf_file=)"),
+    ("model", "openai", "tony.lm.clients.models:OpenAICompatible",
      "an OpenAI-compatible server (base_url=, model=, api_key_env=)"),
     # metrics
     ("metric", "exact_match", "tony.lm.metrics.text:exact_match", "output equals a correct reference"),
@@ -37,6 +37,6 @@ BUILTINS: list[tuple[str, str, str, str]] = [
      "expected calibration error, 10 equal-width bins"),
     ("metric", "selective_accuracy", "tony.lm.metrics.calibration:selective_accuracy",
      "accuracy on the most confident fraction; area under the coverage curve"),
-    ("metric", "efficiency", "tony.lm.metrics.efficiency:efficiency_stats",
+    ("metric", "efficiency", "tony.lm.metrics.aggregate:efficiency_stats",
      "prompt and completion tokens, seconds per request, tokens per second"),
 ]

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_RESAMPLES = 1000
+MAX_RESAMPLED_VALUES = 1 << 24
+"""Resample in chunks of at most this many values, so a large sample never needs gigabytes."""
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,9 @@ def bootstrap_ci(
     (resamples,) values; rows may be vectors (e.g. confidence, correct).
     """
     data = np.asarray(values, dtype=float)
-    n = len(data)
-    if n == 0:
+    if len(data) == 0:
         return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    index = rng.integers(0, n, size=(resamples, n))
-    if statistic is None:
-        estimates = data[index].mean(axis=1)
-    else:
-        estimates = statistic(data[index])
+    estimates = _resample(data, statistic, resamples, seed)
     alpha = (1.0 - confidence) / 2.0
     low, high = np.quantile(estimates, [alpha, 1.0 - alpha])
     return float(low), float(high)
@@ -95,26 +91,36 @@ def paired_bootstrap(
     """Difference of means with a paired bootstrap interval and p-value.
 
     Resamples instances (keeping each pair together). The p-value is twice
-    the smaller tail of the resampled differences around zero.
+    the smaller tail of the resampled differences around zero, add-one
+    corrected: never below 2 / (resamples + 1), never above 1.
     """
-    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    a_arr, b_arr = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a_arr.shape != b_arr.shape:
+        raise ValueError(
+            f"paired comparison needs one value per instance from each side, got {a_arr.shape} and {b_arr.shape}"
+        )
+    diff = a_arr - b_arr
     if len(diff) == 0:
         raise ValueError("paired comparison needs at least one shared instance")
-    rng = np.random.default_rng(seed)
-    means = diff[rng.integers(0, len(diff), size=(resamples, len(diff)))].mean(axis=1)
+    means = _resample(diff, None, resamples, seed)
     low, high = np.quantile(means, [0.025, 0.975])
-    tail = min((means <= 0).mean(), (means >= 0).mean())
-    return float(diff.mean()), float(low), float(high), float(min(1.0, 2.0 * tail))
+    # Add-one (Davison & Hinkley): with R resamples no p-value below 2/(R+1) can be claimed, so never 0.
+    tail = min(int((means <= 0).sum()), int((means >= 0).sum()))
+    return float(diff.mean()), float(low), float(high), min(1.0, 2.0 * (tail + 1) / (resamples + 1))
 
 
 def mcnemar_exact(a_only: int, b_only: int) -> float:
     """Exact two-sided McNemar p-value: a binomial test of a_only in a_only + b_only at 1/2."""
+    if a_only < 0 or b_only < 0:
+        raise ValueError(f"McNemar counts must be non-negative, got {a_only} and {b_only}")
     n = a_only + b_only
     if n == 0:
         return 1.0
     k = min(a_only, b_only)
     # P(X <= k) for X ~ Binomial(n, 1/2), summed in log space so large n does not overflow.
-    log_terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2) for i in range(k + 1)]
+    log_terms = [
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2) for i in range(k + 1)
+    ]
     top = max(log_terms)
     tail = math.exp(top) * sum(math.exp(t - top) for t in log_terms)
     return min(1.0, 2.0 * tail)
@@ -139,6 +145,8 @@ def spread_over_draws(name: str, values: Sequence[float]) -> Stat:
     """Mean over few-shot draws (or seeds) with a t interval over the draws."""
     data = np.asarray(values, dtype=float)
     n = len(data)
+    if n == 0:
+        return Stat(name, math.nan, math.nan, math.nan, 0, split="draws")
     mean = float(data.mean())
     if n < 2:
         return Stat(name, mean, mean, mean, n, split="draws")
@@ -146,7 +154,34 @@ def spread_over_draws(name: str, values: Sequence[float]) -> Stat:
     return Stat(name, mean, mean - half, mean + half, n, split="draws")
 
 
+def _resample(
+    data: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray] | None, resamples: int, seed: int
+) -> np.ndarray:
+    """`statistic` (the mean by default) of `resamples` resamples of the rows of `data`, drawn in chunks."""
+    rng = np.random.default_rng(seed)
+    n = len(data)
+    rows_per_chunk = max(1, MAX_RESAMPLED_VALUES // max(1, data[:1].size * n))
+    estimates = []
+    for start in range(0, resamples, rows_per_chunk):
+        sample = data[rng.integers(0, n, size=(min(rows_per_chunk, resamples - start), n))]
+        estimates.append(sample.mean(axis=1) if statistic is None else np.asarray(statistic(sample)))
+    return np.concatenate(estimates)
+
+
+_T_975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622, 2.2281)
+"""97.5% quantiles of t with 1 to 10 degrees of freedom."""
+_Z_975 = 1.959963984540054
+
+
 def _t_quantile_975(df: int) -> float:
-    """97.5% quantile of Student's t, from a table for small df (normal beyond)."""
-    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
-    return table.get(df, 1.96 + 2.4 / df)
+    """97.5% quantile of Student's t: a table for df <= 10, the Cornish-Fisher expansion beyond (error < 1e-4)."""
+    if df <= len(_T_975):
+        return _T_975[df - 1]
+    z = _Z_975
+    terms = (
+        (z**3 + z) / 4,
+        (5 * z**5 + 16 * z**3 + 3 * z) / 96,
+        (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384,
+        (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
+    )
+    return z + sum(term / df**power for power, term in enumerate(terms, start=1))

@@ -7,9 +7,13 @@ a resumed or concurrent writer can never store one twice.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -66,7 +70,7 @@ artifacts_table = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("name", sa.String(256), nullable=False),
     sa.Column("run_id", sa.String(64)),
-    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
@@ -81,8 +85,14 @@ cache_table = sa.Table(
 
 
 def resolve_url(store: str | None) -> str:
-    """A SQLAlchemy URL from a --store value: a URL, a directory, or None for ./tony-results."""
+    """A SQLAlchemy URL from a --store value: a URL, a directory, or None for ./tony-results.
+
+    A plain postgresql:// (or postgres://) URL uses psycopg 3, the driver that tony[pg] installs.
+    """
     if store and "://" in store:
+        scheme, rest = store.split("://", 1)
+        if scheme in ("postgresql", "postgres"):
+            return f"postgresql+psycopg://{rest}"
         return store
     directory = Path(store or DEFAULT_STORE_DIR)
     return f"sqlite:///{directory / 'tony.sqlite'}"
@@ -96,7 +106,7 @@ class Store:
         self.is_sqlite = self.url.startswith("sqlite")
         try:
             if self.is_sqlite:
-                path = Path(self.url.removeprefix("sqlite:///"))
+                path = Path(sa.engine.make_url(self.url).database or "")
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.artifact_dir = path.parent / "artifacts"
                 self.engine = sa.create_engine(self.url, connect_args={"timeout": 60})
@@ -108,14 +118,38 @@ class Store:
                 sa.event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
             else:
                 self.artifact_dir = Path(DEFAULT_STORE_DIR) / "artifacts"
-                self.engine = self.writer = sa.create_engine(self.url, pool_pre_ping=True)
+                self.engine = self.writer = sa.create_engine(
+                    self.url, pool_pre_ping=True, connect_args=_connect_timeout(self.url)
+                )
+            # Connect once first, so an unreachable server or unwritable file fails at once, not after retries.
+            with self.writer.connect():
+                pass
             _create_tables(self.writer)
+        except ImportError as err:
+            raise StoreError(
+                f"cannot open store {self.describe()}: database driver missing ({err}); "
+                "for PostgreSQL install tony[pg] (psycopg)"
+            ) from None
         except (SQLAlchemyError, OSError) as err:
-            raise StoreError(f"cannot open store {self.describe()}: {_first_line(err)}") from None
+            raise StoreError(f"cannot open store {self.describe()}: {_first_line(err)}; {self._open_hint()}") from None
+
+    def close(self) -> None:
+        """Close every pooled connection; the store can still be used, reconnecting on demand."""
+        self.engine.dispose()
+        self.writer.dispose()
+
+    def _open_hint(self) -> str:
+        if self.is_sqlite:
+            directory = Path(sa.engine.make_url(self.url).database or ".").parent
+            return f"check that the directory {directory} can be created and written, or choose another with --store"
+        return "check that the PostgreSQL server is running and the URL (host, port, user, database) is right"
 
     def describe(self) -> str:
         """The store's location, without any password."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        except SQLAlchemyError:
+            return repr(self.url)
 
     # runs --------------------------------------------------------------
     def begin_run(self, run_id: str, kind: str, spec: dict[str, Any], labels: dict[str, Any]) -> None:
@@ -162,7 +196,7 @@ class Store:
         query = sa.select(runs_table).order_by(runs_table.c.created_at)
         if status:
             query = query.where(runs_table.c.status == status)
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [_run_row(r) for r in conn.execute(query).mappings()]
 
     def find_run(self, prefix: str) -> dict[str, Any]:
@@ -171,8 +205,9 @@ class Store:
 
         if len(prefix) < 6:
             raise SpecError(f"run id '{prefix}' is too short: give at least 6 characters (see `tony results`)")
-        with self.engine.connect() as conn:
-            rows = list(conn.execute(sa.select(runs_table).where(runs_table.c.run_id.startswith(prefix))).mappings())
+        with self._read() as conn:
+            query = sa.select(runs_table).where(runs_table.c.run_id.startswith(prefix, autoescape=True))
+            rows = list(conn.execute(query).mappings())
         if len(rows) != 1:
             what = "no run" if not rows else f"{len(rows)} runs"
             raise SpecError(f"{what} in {self.describe()} with id starting '{prefix}': see `tony results`")
@@ -180,22 +215,30 @@ class Store:
 
     # records -----------------------------------------------------------
     def done_items(self, run_id: str) -> set[str]:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             query = sa.select(records_table.c.item_id).where(records_table.c.run_id == run_id)
             return set(conn.execute(query).scalars())
 
     def add_records(self, run_id: str, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
-        """Commit a batch of (item_id, payload) records; an item already stored is kept as it was."""
+        """Commit a batch of (item_id, payload) records; an item already stored is kept as it was.
+
+        Records get sequence numbers after the run's last one, so `records()` returns them in the
+        order they were first stored, even when batches repeat items or several processes write.
+        """
+        rows = [{"run_id": run_id, "item_id": item, "payload": _dumps(payload)} for item, payload in records]
+        if not rows:
+            return
         with self._write() as conn:
-            seq = conn.execute(
-                sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
+            # Writers of one run queue on its row (PostgreSQL; SQLite's BEGIN IMMEDIATE already
+            # serializes writers), so no two batches read the same last sequence number.
+            conn.execute(sa.select(runs_table.c.run_id).where(runs_table.c.run_id == run_id).with_for_update())
+            last = conn.execute(
+                sa.select(sa.func.max(records_table.c.seq)).where(records_table.c.run_id == run_id)
             ).scalar_one()
-            rows = [
-                {"run_id": run_id, "item_id": item, "seq": seq + i, "payload": json.dumps(payload, ensure_ascii=False)}
-                for i, (item, payload) in enumerate(records)
-            ]
-            if rows:
-                conn.execute(_insert_ignore(self.engine, records_table), rows)
+            start = 0 if last is None else last + 1
+            for i, row in enumerate(rows):
+                row["seq"] = start + i
+            conn.execute(_insert_ignore(self.engine, records_table), rows)
 
     def records(self, run_id: str, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """The run's records in the order they were stored, each payload with its item_id."""
@@ -206,11 +249,11 @@ class Store:
             .offset(offset)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return [dict(json.loads(p), item_id=i) for i, p in conn.execute(query)]
 
     def count_records(self, run_id: str) -> int:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             query = sa.select(sa.func.count()).select_from(records_table).where(records_table.c.run_id == run_id)
             return conn.execute(query).scalar_one()
 
@@ -224,7 +267,7 @@ class Store:
         )
         if run_ids is not None:
             query = query.where(stats_table.c.run_id.in_(list(run_ids)))
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = []
             for r in conn.execute(query).mappings():
                 row = dict(r)
@@ -234,13 +277,13 @@ class Store:
 
     # request cache -----------------------------------------------------
     def cache_get(self, key: str) -> dict[str, Any] | None:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             found = conn.execute(sa.select(cache_table.c.response).where(cache_table.c.key == key)).scalar()
         return None if found is None else json.loads(found)
 
     def cache_get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             for start in range(0, len(keys), 500):
                 query = sa.select(cache_table.c.key, cache_table.c.response).where(
                     cache_table.c.key.in_(keys[start : start + 500])
@@ -252,22 +295,27 @@ class Store:
         if not entries:
             return
         now = time.time()
-        rows = [{"key": k, "model": model, "response": json.dumps(v), "created_at": now} for k, v in entries.items()]
+        # In key order, so two writers of overlapping entries lock them in the same order (no deadlock).
+        rows = [
+            {"key": k, "model": model, "response": json.dumps(v), "created_at": now} for k, v in sorted(entries.items())
+        ]
         with self._write() as conn:
             conn.execute(_insert_ignore(self.engine, cache_table), rows)
 
     # artifacts ---------------------------------------------------------
     def put_artifact(self, name: str, data: bytes, run_id: str | None = None) -> str:
         """Store `data` as a content-hashed file beside the database; return its key."""
-        import hashlib
-
         key = hashlib.sha256(data).hexdigest()
         path = self.artifact_path(key)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                # A temporary name of this writer's own, so concurrent writers never share a half-written file.
+                tmp = path.with_name(f"{key}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+                tmp.write_bytes(data)
+                tmp.replace(path)
+            except OSError as err:
+                raise StoreError(f"cannot write artifact '{name}' under {self.artifact_dir}: {err}") from None
         with self._write() as conn:
             conn.execute(
                 _insert_ignore(self.engine, artifacts_table).values(
@@ -280,28 +328,22 @@ class Store:
         return self.artifact_dir / key[:2] / key
 
     # internals ---------------------------------------------------------
-    def _write(self):
-        return _Transaction(self)
-
-
-class _Transaction:
-    """engine.begin() that turns database errors into StoreError."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-
-    def __enter__(self):
+    @contextmanager
+    def _write(self) -> Iterator[sa.Connection]:
+        """A transaction on the writer; any database error, at begin, inside or at commit, is a StoreError."""
         try:
-            self.ctx = self.store.writer.begin()
-            return self.ctx.__enter__()
+            with self.writer.begin() as conn:
+                yield conn
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot write to store {self.store.describe()}: {_first_line(err)}") from None
+            raise StoreError(f"cannot write to store {self.describe()}: {_first_line(err)}") from None
 
-    def __exit__(self, *exc):
+    @contextmanager
+    def _read(self) -> Iterator[sa.Connection]:
         try:
-            return self.ctx.__exit__(*exc)
+            with self.engine.connect() as conn:
+                yield conn
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot write to store {self.store.describe()}: {_first_line(err)}") from None
+            raise StoreError(f"cannot read store {self.describe()}: {_first_line(err)}") from None
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -312,17 +354,24 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
+def _connect_timeout(url: str) -> dict[str, Any]:
+    """Give up on a PostgreSQL server that does not answer within 10 s (unless the URL says otherwise)."""
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        return {"connect_timeout": 10}
+    return {}
+
+
 def _create_tables(engine: sa.Engine) -> None:
-    # Two processes opening a new store at once may race on CREATE TABLE; the loser retries.
+    # Two processes opening a new PostgreSQL store at once may race on CREATE TABLE (the loser sees a
+    # duplicate type or table); it retries and then finds the tables there. SQLite creates them under
+    # BEGIN IMMEDIATE, so it never races.
     for attempt in range(5):
         try:
             metadata.create_all(engine)
             return
-        except OperationalError:
+        except (OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
             if attempt == 4:
                 raise
-            time.sleep(0.2 * (attempt + 1))
-        except sa.exc.IntegrityError:
             time.sleep(0.2 * (attempt + 1))
 
 
@@ -332,6 +381,17 @@ def _insert_ignore(engine: sa.Engine, table: sa.Table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing()
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    """JSON of a record, readable UTF-8 where possible; escaped where the text is not valid Unicode
+    (a lone surrogate, e.g. from a model's bytes decoded with errors='surrogateescape')."""
+    text = json.dumps(payload, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload)
+    return text
 
 
 def _run_row(row) -> dict[str, Any]:

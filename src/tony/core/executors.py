@@ -1,0 +1,44 @@
+"""Where runs execute. `local`: in this process, or a pool of worker processes.
+
+Every run is independent: a failed run is reported and the others go on.
+The same specs give the same stored results whichever executor runs them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
+
+from tony.core.runner import RunResult, execute
+from tony.core.spec import Spec
+from tony.core.store import Store
+
+if TYPE_CHECKING:
+    from tony.core.runner import Task
+
+
+class RunnableSpec(Spec):
+    """A spec that its domain can turn into a Task."""
+
+    def task(self, store: Store) -> Task:
+        raise NotImplementedError
+
+
+def run_local(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8):
+    """Run every spec; yield each RunResult as it finishes (in order when workers == 1)."""
+    if workers <= 1 or len(specs) <= 1:
+        opened = Store(store)
+        for spec in specs:
+            yield execute(spec.task(opened), opened, batch_size=batch_size)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_run_one, spec, store, batch_size) for spec in specs]
+        for future in futures:
+            yield future.result()
+
+
+def _run_one(spec: RunnableSpec, store: str | None, batch_size: int) -> RunResult:
+    opened = Store(store)
+    return execute(spec.task(opened), opened, batch_size=batch_size)

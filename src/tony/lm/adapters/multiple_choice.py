@@ -1,0 +1,102 @@
+"""Multiple choice: joint (lettered options, the model answers a letter), separate (each
+option's log-probability as a continuation) and separate calibrated (minus the option's
+log-probability after a neutral prompt).
+
+Options are shown in a seeded shuffled order where position can matter (joint); the
+order used is kept in the record.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import numpy as np
+
+from tony.core.errors import SpecError
+from tony.lm.adapters.base import Adapter, Scored, softmax
+from tony.lm.metrics.multiple_choice import accuracy
+from tony.lm.types import Completion, Instance, Request
+
+LETTERS = string.ascii_uppercase
+
+
+def _options(instance: Instance) -> list[str]:
+    if len(instance.references) < 2 or not instance.correct_outputs:
+        raise SpecError(
+            f"instance {instance.id} has no answer options to choose from; use method=generation for this scenario"
+        )
+    return [r.output for r in instance.references]
+
+
+class _MultipleChoice(Adapter):
+    def _verdict(self, instance: Instance, options: list[str], scores: list[float], extra: dict[str, Any]) -> Scored:
+        probabilities = softmax(scores)
+        best = int(np.argmax(scores))
+        chosen_accuracy = accuracy(options[best], instance.correct_outputs)
+        return Scored(
+            prediction=options[best],
+            stats={"accuracy": chosen_accuracy},
+            confidence=float(probabilities[best]),
+            correct=bool(chosen_accuracy),
+            details={"options": options, "scores": scores, **extra},
+        )
+
+
+class SeparateAdapter(_MultipleChoice):
+    """Score each option as a continuation of the question; pick the most likely."""
+
+    def _shots(self, examples: list[Instance]) -> list[str]:
+        return [f"{self.format.block(e.input)} {e.correct_outputs[0]}" for e in examples]
+
+    def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
+        options = _options(instance)
+        prompt = self.format.prompt(self._shots(examples), self.format.block(instance.input))
+        return [Request(prompt=prompt, continuations=tuple(f" {o}" for o in options))], {"options": options}
+
+    def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
+        return self._verdict(instance, context["options"], list(completions[0].continuation_logprobs), {})
+
+
+class CalibratedSeparateAdapter(SeparateAdapter):
+    """log p(option | question) - log p(option | neutral prompt): corrects for options that are likely anyway."""
+
+    def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
+        requests, context = super().requests(instance, examples, rng)
+        neutral = self.format.output_prefix.strip() or "Answer:"
+        return [*requests, Request(prompt=neutral, continuations=requests[0].continuations)], context
+
+    def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
+        conditional = completions[0].continuation_logprobs
+        unconditional = completions[1].continuation_logprobs
+        scores = [c - u for c, u in zip(conditional, unconditional, strict=True)]
+        return self._verdict(instance, context["options"], scores, {"unconditional": list(unconditional)})
+
+
+class JointAdapter(_MultipleChoice):
+    """Options listed as A., B., ... in a seeded order; the model's answer is the letter it
+    finds most likely after "Answer:" (greedy decoding restricted to the option letters)."""
+
+    answer_prefix = "\nAnswer:"
+
+    def _block(self, question: str, options: list[str]) -> str:
+        listed = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+        return f"{self.format.input_prefix}{question}\n{listed}{self.answer_prefix}"
+
+    def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
+        options = _options(instance)
+        if len(options) > len(LETTERS):
+            raise SpecError(f"instance {instance.id} has {len(options)} options, more than {len(LETTERS)} letters")
+        shown = [options[i] for i in rng.permutation(len(options))]
+        shots = []
+        for example in examples:
+            example_options = [r.output for r in example.references]
+            order = [example_options[i] for i in rng.permutation(len(example_options))]
+            answer = LETTERS[order.index(example.correct_outputs[0])]
+            shots.append(f"{self._block(example.input, order)} {answer}")
+        prompt = self.format.prompt(shots, self._block(instance.input, shown))
+        letters = tuple(f" {LETTERS[i]}" for i in range(len(shown)))
+        return [Request(prompt=prompt, continuations=letters)], {"options": shown}
+
+    def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
+        return self._verdict(instance, context["options"], list(completions[0].continuation_logprobs), {})

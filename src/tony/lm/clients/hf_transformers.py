@@ -1,0 +1,465 @@
+"""A Hugging Face transformers client: a local causal LM, from a model folder or a GGUF file.
+
+Scoring requests (``Request.continuations``) are answered the way lm-evaluation-harness's
+``hf`` backend answers ``loglikelihood``: the prompt and prompt+continuation are tokenized
+separately and the continuation's tokens are the tail of the whole string's tokens; one
+sequence (prompt + continuation, minus its last token) per option, batched across options and
+requests with right padding, shortest padding first (sequences sorted by length). Only the
+hidden states at the scored positions go through the output layer, so the 262,144-way
+log-softmax is computed at those positions alone.
+
+Generation requests are greedy (temperature 0) or sampled with the request's seed, one
+request at a time, cut at the first stop string.
+
+Identity: ``"transformers:" + sha256 of the GGUF file`` for a GGUF; for a model folder,
+``"transformers:" + sha256`` of a JSON listing the folder's weight files (names and sizes) and
+the sha256 of its ``config.json``. A dtype other than float32 is appended (``:bfloat16``), as
+it changes the numbers.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tony.core.errors import ModelError
+from tony.lm.types import Completion, Request
+
+__all__ = ["TransformersClient", "convert_gguf_to_folder", "folder_weights_hash", "sha256_file"]
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
+"""Files of a model folder that count as weights for the folder's identity."""
+SOURCE_FILE = "tony-source.json"
+"""Written by convert_gguf_to_folder beside the weights: which GGUF they came from."""
+_PATH_HELP = (
+    "pass a folder saved by convert_gguf_to_folder / save_pretrained, a .gguf file, "
+    "or a folder together with gguf_file=NAME"
+)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """The hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_weights_hash(folder: str | Path) -> str:
+    """sha256 over the weight files' names and sizes and the sha256 of config.json.
+
+    Cheap (no weight bytes are read); a re-saved or re-converted folder gets a new hash
+    because config.json records the transformers version and dtype.
+    """
+    folder = Path(folder)
+    weights = sorted(
+        [p.name, p.stat().st_size]
+        for p in folder.iterdir()
+        if p.is_file() and (p.name.endswith(WEIGHT_SUFFIXES) or p.name.endswith(".index.json"))
+    )
+    config = folder / "config.json"
+    payload = {"config_sha256": sha256_file(config) if config.exists() else None, "weights": weights}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _import_backend() -> tuple[Any, Any]:
+    try:
+        import torch
+        import transformers
+    except ImportError as error:
+        raise ModelError(
+            f"the transformers client needs torch and transformers ({error.name} is missing): pip install 'tony[hf]'"
+        ) from error
+    return torch, transformers
+
+
+def _resolve(path: str | Path, gguf_file: str | None) -> tuple[Path, str | None]:
+    """(folder, gguf file name or None) for a folder, a folder + gguf_file, or a .gguf path."""
+    p = Path(path).expanduser()
+    if gguf_file is None and p.suffix.lower() == ".gguf":
+        if not p.is_file():
+            raise ModelError(f"GGUF file not found: {p}; {_PATH_HELP}")
+        return p.parent, p.name
+    if not p.is_dir():
+        raise ModelError(f"model path not found: {p}; {_PATH_HELP}")
+    if gguf_file is not None:
+        if not (p / gguf_file).is_file():
+            raise ModelError(f"GGUF file {gguf_file!r} not found in {p}; {_PATH_HELP}")
+        return p, gguf_file
+    if not (p / "config.json").is_file():
+        raise ModelError(f"{p} is not a transformers model folder (no config.json); {_PATH_HELP}")
+    return p, None
+
+
+def _dtype_kwarg(transformers: Any, torch_dtype: Any) -> dict[str, Any]:
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    return {"dtype": torch_dtype} if (major, minor) >= (4, 56) else {"torch_dtype": torch_dtype}
+
+
+def _load(folder: Path, gguf_file: str | None, dtype: str, device: str) -> tuple[Any, Any]:
+    torch, transformers = _import_backend()
+    torch_dtype = getattr(torch, dtype, None)
+    if not isinstance(torch_dtype, torch.dtype):
+        raise ModelError(f"unknown dtype {dtype!r}; pass float32, bfloat16 or float16")
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True, **extra)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            str(folder), local_files_only=True, **_dtype_kwarg(transformers, torch_dtype), **extra
+        )
+    except (OSError, ValueError, ImportError, KeyError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelError(f"could not load the model from {folder / (gguf_file or '')}: {first_line}") from error
+    model.to(device)
+    model.eval()
+    return tokenizer, model
+
+
+def convert_gguf_to_folder(gguf_path: str | Path, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+    """Load a GGUF once (dequantized to float32) and save model + tokenizer to ``out_dir``.
+
+    Loading the folder afterwards takes seconds instead of a minute or more. Returns
+    ``out_dir``; when it already holds a conversion of the same GGUF (same sha256), nothing is
+    done unless ``overwrite``.
+    """
+    gguf = Path(gguf_path).expanduser()
+    if not gguf.is_file():
+        raise ModelError(f"GGUF file not found: {gguf}; pass the path of a .gguf file")
+    out = Path(out_dir).expanduser()
+    digest = sha256_file(gguf)
+    source = out / SOURCE_FILE
+    if not overwrite and (out / "config.json").is_file() and source.is_file():
+        if json.loads(source.read_text()).get("gguf_sha256") == digest:
+            return out
+    _, transformers = _import_backend()
+    tokenizer, model = _load(gguf.parent, gguf.name, "float32", "cpu")
+    # The GGUF loader leaves a (non-serializable) quantizer attached even though the weights
+    # were dequantized into plain tensors; drop it so save_pretrained writes them as they are.
+    if any(type(m).__name__.startswith("Gguf") for m in model.modules()):
+        raise ModelError("this GGUF was loaded with packed GGUF kernels; uninstall `kernels` to convert it")
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    source.write_text(
+        json.dumps(
+            {"gguf_file": gguf.name, "gguf_sha256": digest, "transformers_version": transformers.__version__},
+            indent=1,
+        )
+        + "\n"
+    )
+    del model
+    gc.collect()
+    return out
+
+
+class _StopStrings:
+    """Stops generation once the generated text contains a stop string.
+
+    (transformers' own ``stop_strings`` precomputes tables over the whole vocabulary, which
+    takes seconds for a 262,144-token vocabulary; decoding the generated tokens is cheap.)
+    """
+
+    def __init__(self, tokenizer: Any, prompt_len: int, stops: list[str]) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_len = prompt_len
+        self.stops = stops
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        done = [
+            any(
+                s in self.tokenizer.decode(row[self.prompt_len :].tolist(), skip_special_tokens=True)
+                for s in self.stops
+            )
+            for row in input_ids
+        ]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+@dataclass
+class _Sequence:
+    """One (request, continuation) pair to score: the tokens fed and the tokens scored."""
+
+    request: int
+    option: int
+    fed: list[int]
+    """prompt + continuation tokens, minus the last (nothing is predicted after it)."""
+    targets: list[int]
+    """The continuation's tokens, predicted at positions first .. first + len - 1 of `fed`."""
+    first: int
+
+
+class TransformersClient:
+    """A causal LM through Hugging Face transformers (CPU by default)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        gguf_file: str | None = None,
+        batch_size: int = 8,
+        dtype: str = "float32",
+        device: str = "cpu",
+    ) -> None:
+        if batch_size < 1:
+            raise ModelError(f"batch_size must be at least 1, got {batch_size}")
+        folder, gguf_name = _resolve(path, gguf_file)
+        self.batch_size = batch_size
+        self.device = device
+        self.dtype = dtype
+        self.source = folder / gguf_name if gguf_name else folder
+        weights_hash = sha256_file(folder / gguf_name) if gguf_name else folder_weights_hash(folder)
+        self.identity = "transformers:" + weights_hash + ("" if dtype == "float32" else f":{dtype}")
+        t0 = time.perf_counter()
+        self.tokenizer, self.model = _load(folder, gguf_name, dtype, device)
+        self.load_s = time.perf_counter() - t0
+        """Seconds spent loading the tokenizer and the model."""
+        config = self.model.config
+        self.max_length = int(getattr(config, "max_position_embeddings", 0) or 2048)
+        tok = self.tokenizer
+        self._prefix_id = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
+        self._pad_id = next(i for i in (tok.pad_token_id, tok.eos_token_id, 0) if i is not None)
+        self._head_from_hidden = self._check_head()
+
+    # -- public API -------------------------------------------------------------------------------
+
+    def complete(self, requests: list[Request]) -> list[Completion]:
+        if self.model is None:
+            raise ModelError("this TransformersClient is closed; create a new one")
+        results: list[Completion | None] = [None] * len(requests)
+        scoring = [i for i, r in enumerate(requests) if r.is_scoring]
+        for i, completion in zip(scoring, self._score([requests[i] for i in scoring]), strict=True):
+            results[i] = completion
+        for i, request in enumerate(requests):
+            if not request.is_scoring:
+                results[i] = self._generate(request)
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        self.model = None
+        self.tokenizer = None
+        gc.collect()
+
+    def __enter__(self) -> TransformersClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- tokenization (as lm-evaluation-harness's HFLM does it) ---------------------------------
+
+    def _encode(self, text: str) -> list[int]:
+        """Token ids with the tokenizer's special tokens (a BOS), unless the text starts with BOS."""
+        bos = self.tokenizer.bos_token
+        add_special = not (bos and text.startswith(bos))
+        return list(self.tokenizer.encode(text, add_special_tokens=add_special))
+
+    def encode_pair(self, prompt: str, continuation: str) -> tuple[list[int], list[int]]:
+        """(prompt tokens, continuation tokens), split the way lm-evaluation-harness splits them.
+
+        Trailing whitespace of the prompt moves to the continuation; the continuation's tokens
+        are those of prompt+continuation after the prompt's own tokens. An empty prompt becomes
+        the BOS token (EOS when there is none).
+        """
+        if not prompt:
+            cont = list(self.tokenizer.encode(continuation, add_special_tokens=False))
+            if cont and cont[0] == self._prefix_id:
+                return cont[:1], cont[1:]
+            return [self._prefix_id], cont
+        n_spaces = len(prompt) - len(prompt.rstrip())
+        if n_spaces:
+            prompt, continuation = prompt[:-n_spaces], prompt[-n_spaces:] + continuation
+        whole = self._encode(prompt + continuation)
+        context = self._encode(prompt)
+        return context, whole[len(context) :]
+
+    # -- scoring -------------------------------------------------------------------------------------
+
+    def _check_head(self) -> bool:
+        """True when output-layer(hidden state) reproduces the model's own logits.
+
+        Scoring applies the output layer (and Gemma-style final logit soft-capping) only at the
+        scored positions; for an architecture where that does not reproduce the forward pass,
+        fall back to the full forward pass's logits.
+        """
+        torch, _ = _import_backend()
+        ids = torch.tensor([self._encode("Hello world")], device=self.device)
+        with torch.inference_mode():
+            full = self.model(input_ids=ids).logits[0, -1].float()
+            mine = self._logits_at(ids, torch.ones_like(ids), [0], [ids.shape[1] - 1])
+            if mine is None:
+                return False
+            return bool(torch.allclose(full, mine[0], atol=1e-3, rtol=1e-4))
+
+    def _logits_at(self, ids: Any, mask: Any, rows: Sequence[int], cols: Sequence[int]) -> Any:
+        """Logits (float32) at the given (row, position) pairs, via the decoder and the output layer."""
+        torch, _ = _import_backend()
+        decoder = self.model.get_decoder() if hasattr(self.model, "get_decoder") else None
+        head = self.model.get_output_embeddings()
+        if decoder is None or head is None or decoder is self.model:
+            return None
+        hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state
+        rows_t = torch.tensor(rows, device=hidden.device)
+        cols_t = torch.tensor(cols, device=hidden.device)
+        logits = head(hidden[rows_t, cols_t]).float()
+        cap = getattr(self.model.config, "final_logit_softcapping", None)
+        if cap:
+            logits = torch.tanh(logits / cap) * cap
+        return logits
+
+    def _sequences(self, requests: list[Request]) -> tuple[list[_Sequence], list[list[int]], list[int]]:
+        sequences: list[_Sequence] = []
+        lengths: list[list[int]] = []
+        prompt_tokens: list[int] = []
+        for r, request in enumerate(requests):
+            lengths.append([])
+            n_prompt = 0
+            for o, continuation in enumerate(request.continuations):
+                context, cont = self.encode_pair(request.prompt, continuation)
+                n_prompt = max(n_prompt, len(context))
+                lengths[r].append(len(cont))
+                if not cont:
+                    continue
+                whole = (context + cont)[-(self.max_length + 1) :]
+                if len(cont) >= len(whole):
+                    raise ModelError(
+                        f"a continuation of {len(cont)} tokens does not fit the model's context "
+                        f"({self.max_length} tokens); shorten the options"
+                    )
+                fed = whole[:-1]
+                sequences.append(_Sequence(r, o, fed, cont, len(fed) - len(cont)))
+            prompt_tokens.append(n_prompt)
+        return sequences, lengths, prompt_tokens
+
+    def _score(self, requests: list[Request]) -> list[Completion]:
+        if not requests:
+            return []
+        torch, _ = _import_backend()
+        t_start = time.perf_counter()
+        sequences, lengths, prompt_tokens = self._sequences(requests)
+        logprobs = [[0.0] * len(r.continuations) for r in requests]
+        busy = [0.0] * len(requests)
+        fed = [0] * len(requests)
+        order = sorted(range(len(sequences)), key=lambda i: -len(sequences[i].fed))
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = [sequences[i] for i in order[start : start + self.batch_size]]
+                t0 = time.perf_counter()
+                sums = self._score_batch(batch)
+                elapsed = time.perf_counter() - t0
+                n_fed = sum(len(s.fed) for s in batch)
+                for seq, value in zip(batch, sums, strict=True):
+                    logprobs[seq.request][seq.option] = value
+                    busy[seq.request] += elapsed * len(seq.fed) / n_fed
+                    fed[seq.request] += len(seq.fed)
+        # Tokenization and bookkeeping: shared in proportion to the tokens each request fed.
+        overhead = time.perf_counter() - t_start - sum(busy)
+        total_fed = sum(fed) or 1
+        return [
+            Completion(
+                continuation_logprobs=tuple(logprobs[r]),
+                continuation_lengths=tuple(lengths[r]),
+                prompt_tokens=prompt_tokens[r],
+                completion_tokens=sum(lengths[r]),
+                processed_tokens=fed[r],
+                wall_s=busy[r] + overhead * fed[r] / total_fed,
+            )
+            for r in range(len(requests))
+        ]
+
+    def _score_batch(self, batch: list[_Sequence]) -> list[float]:
+        """Summed log-probabilities of each sequence's targets; right padding + attention mask."""
+        torch, _ = _import_backend()
+        width = max(len(s.fed) for s in batch)
+        ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        rows: list[int] = []
+        cols: list[int] = []
+        targets: list[int] = []
+        for b, seq in enumerate(batch):
+            ids[b, : len(seq.fed)] = torch.tensor(seq.fed)
+            mask[b, : len(seq.fed)] = 1
+            rows.extend([b] * len(seq.targets))
+            cols.extend(range(seq.first, seq.first + len(seq.targets)))
+            targets.extend(seq.targets)
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        logits = self._logits_at(ids, mask, rows, cols) if self._head_from_hidden else None
+        if logits is None:
+            full = self.model(input_ids=ids, attention_mask=mask).logits
+            logits = full[torch.tensor(rows), torch.tensor(cols)].float()
+        target_t = torch.tensor(targets, device=logits.device)
+        token_lp = logits.gather(1, target_t[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
+        sums = torch.zeros(len(batch), dtype=torch.float64).index_add_(0, torch.tensor(rows), token_lp.double().cpu())
+        return sums.tolist()
+
+    # -- generation ---------------------------------------------------------------------------------
+
+    def _generate(self, request: Request) -> Completion:
+        torch, transformers = _import_backend()
+        t0 = time.perf_counter()
+        prompt_ids = self._encode(request.prompt) if request.prompt else [self._prefix_id]
+        if request.max_tokens <= 0:
+            return Completion(prompt_tokens=len(prompt_ids), wall_s=time.perf_counter() - t0)
+        sampled = request.temperature > 0
+        eos = self.model.generation_config.eos_token_id
+        config = transformers.GenerationConfig(
+            max_new_tokens=request.max_tokens,
+            do_sample=sampled,
+            temperature=request.temperature if sampled else None,
+            top_k=0 if sampled else None,
+            top_p=1.0 if sampled else None,
+            eos_token_id=eos,
+            pad_token_id=self._pad_id,
+            bos_token_id=self.tokenizer.bos_token_id,
+            return_dict_in_generate=True,
+            output_logits=True,
+        )
+        stops = [s for s in request.stop if s]
+        criteria = transformers.StoppingCriteriaList([_StopStrings(self.tokenizer, len(prompt_ids), stops)])
+        ids = torch.tensor([prompt_ids], device=self.device)
+        devices = [torch.device(self.device)] if torch.device(self.device).type == "cuda" else []
+        with torch.inference_mode(), torch.random.fork_rng(devices=devices):
+            torch.manual_seed(request.seed if request.seed is not None else 0)
+            out = self.model.generate(
+                input_ids=ids,
+                attention_mask=torch.ones_like(ids),
+                generation_config=config,
+                stopping_criteria=criteria if stops else None,
+            )
+        new_ids = out.sequences[0, len(prompt_ids) :].tolist()
+        lps = [
+            float(torch.log_softmax(step[0].float(), dim=-1)[token])
+            for step, token in zip(out.logits, new_ids, strict=False)
+        ]
+        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        kept = len(new_ids)
+        while kept and new_ids[kept - 1] in eos_ids:
+            kept -= 1
+        text = self.tokenizer.decode(new_ids[:kept], skip_special_tokens=True)
+        cut = min((i for i in (text.find(s) for s in request.stop if s) if i >= 0), default=-1)
+        if cut >= 0:
+            text = text[:cut]
+            kept = next(
+                k for k in range(kept + 1) if len(self.tokenizer.decode(new_ids[:k], skip_special_tokens=True)) >= cut
+            )
+        tokens = tuple(self.tokenizer.decode([i]) for i in new_ids[:kept])
+        return Completion(
+            text=text,
+            tokens=tokens,
+            logprobs=tuple(lps[:kept]),
+            prompt_tokens=len(prompt_ids),
+            completion_tokens=len(new_ids),
+            processed_tokens=len(prompt_ids) + max(0, len(new_ids) - 1),
+            wall_s=time.perf_counter() - t0,
+        )

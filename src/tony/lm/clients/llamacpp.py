@@ -1,0 +1,269 @@
+"""llama.cpp in-process, with the fast path for scoring continuations.
+
+A scoring request is one decode call: the prompt's tokens belong to every
+continuation's sequence in one unified KV cache, each continuation's tokens
+follow under its own sequence id, and logits are computed only at the
+positions that are scored. The log-softmax is done in float32 numpy.
+(llama-cpp-python's OpenAI-style `logprobs` is about 100x slower with this
+model's 262,144-token vocabulary.) See ../shared/notes/multiple-choice-scoring.md.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tony.core.errors import ModelError
+from tony.lm.types import Completion, Request
+
+DEFAULT_CONTEXT = 4096
+MAX_SEQUENCES = 64
+
+
+class LlamaCppClient:
+    """A GGUF model run by llama.cpp in this process."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        identity: str,
+        n_ctx: int = DEFAULT_CONTEXT,
+        n_threads: int | None = None,
+    ) -> None:
+        import llama_cpp
+        from llama_cpp import _internals
+
+        path = Path(model_path)
+        if not path.is_file():
+            raise ModelError(f"GGUF file not found: {path}; pass path= to an existing .gguf file")
+        self._lib = llama_cpp
+        self.identity = identity
+        llama_cpp.llama_backend_init()
+        _silence_llama_log(llama_cpp)
+        model_params = llama_cpp.llama_model_default_params()
+        try:
+            self._model = _internals.LlamaModel(path_model=str(path), params=model_params, verbose=False)
+        except ValueError as err:
+            raise ModelError(f"llama.cpp could not load {path}: {err}") from None
+        ctx_params = llama_cpp.llama_context_default_params()
+        ctx_params.n_ctx = n_ctx
+        ctx_params.n_batch = n_ctx
+        ctx_params.n_ubatch = min(n_ctx, 512)
+        ctx_params.n_seq_max = MAX_SEQUENCES
+        ctx_params.kv_unified = True
+        # llama.cpp's CPU flash-attention kernel gives different numbers for small and large
+        # batches (up to ~0.5 nats here); without it a score does not depend on how many
+        # options share the decode call.
+        ctx_params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        threads = n_threads or os.cpu_count() or 1
+        ctx_params.n_threads = ctx_params.n_threads_batch = threads
+        self._ctx = _internals.LlamaContext(model=self._model, params=ctx_params, verbose=False)
+        self.n_ctx = n_ctx
+        self._vocab = self._model.vocab
+        self._batch = llama_cpp.llama_batch_init(n_ctx, 0, MAX_SEQUENCES)
+        self._n_vocab = self._model.n_vocab()
+        self._add_bos = self._model.add_bos_token()
+
+    # ------------------------------------------------------------------
+    def complete(self, requests: list[Request]) -> list[Completion]:
+        return [self._score(r) if r.is_scoring else self._generate(r) for r in requests]
+
+    def close(self) -> None:
+        if self._batch is not None:
+            self._lib.llama_batch_free(self._batch)
+            self._batch = None
+        self._ctx.close()
+        self._model.close()
+
+    def tokenize(self, text: str, *, add_bos: bool) -> list[int]:
+        return self._model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
+
+    # scoring -------------------------------------------------------------
+    def _score(self, request: Request) -> Completion:
+        start = time.perf_counter()
+        prompt = self.tokenize(request.prompt, add_bos=self._add_bos)
+        options = [self._continuation_tokens(prompt, request.prompt, c) for c in request.continuations]
+        if not prompt:
+            raise ModelError("cannot score a continuation of an empty prompt with a model that adds no BOS token")
+        logprobs: list[float] = []
+        processed = 0
+        for group in self._groups(len(prompt), options):
+            logprobs.extend(self._score_group(prompt, [options[i] for i in group]))
+            processed += len(prompt) + sum(len(options[i]) for i in group)
+        lengths = tuple(len(o) for o in options)
+        return Completion(
+            continuation_logprobs=tuple(logprobs),
+            continuation_lengths=lengths,
+            prompt_tokens=len(prompt),
+            completion_tokens=sum(lengths),
+            processed_tokens=processed,
+            wall_s=time.perf_counter() - start,
+        )
+
+    def _continuation_tokens(self, prompt: list[int], prompt_text: str, continuation: str) -> list[int]:
+        """The continuation's tokens as the tail of tokenizing prompt + continuation (as lm-eval does)."""
+        whole = self.tokenize(prompt_text + continuation, add_bos=self._add_bos)
+        tail = whole[len(prompt) :] if whole[: len(prompt)] == prompt else self.tokenize(continuation, add_bos=False)
+        if not tail:
+            raise ModelError(f"continuation {continuation!r} has no tokens of its own; give non-empty options")
+        return tail
+
+    def _groups(self, prompt_len: int, options: list[list[int]]) -> list[list[int]]:
+        """Split options so that each decode call fits the batch and the sequence limit."""
+        if prompt_len + max(len(o) for o in options) > self.n_ctx:
+            raise ModelError(
+                f"prompt and option need {prompt_len + max(len(o) for o in options)} tokens, more than the "
+                f"context of {self.n_ctx}; use fewer few-shot examples or a larger n_ctx"
+            )
+        groups: list[list[int]] = [[]]
+        used = prompt_len
+        for i, option in enumerate(options):
+            if groups[-1] and (used + len(option) > self.n_ctx or len(groups[-1]) == MAX_SEQUENCES):
+                groups.append([])
+                used = prompt_len
+            groups[-1].append(i)
+            used += len(option)
+        return groups
+
+    def _score_group(self, prompt: list[int], options: list[list[int]]) -> list[float]:
+        batch = self._batch
+        n = 0
+        all_seqs = range(len(options))
+        # Rows whose logits we need, and for each the token they must predict.
+        wanted_rows: list[int] = []
+        targets: list[int] = []
+        owner: list[int] = []
+        for pos, token in enumerate(prompt):
+            self._put(n, token, pos, all_seqs, logits=pos == len(prompt) - 1)
+            n += 1
+        prompt_last = n - 1
+        for seq, option in enumerate(options):
+            previous_row = prompt_last
+            for offset, token in enumerate(option):
+                wanted_rows.append(previous_row)
+                targets.append(token)
+                owner.append(seq)
+                is_last = offset == len(option) - 1
+                self._put(n, token, len(prompt) + offset, (seq,), logits=not is_last)
+                previous_row = n
+                n += 1
+        batch.n_tokens = n
+        self._decode()
+        scores = self._token_logprobs(wanted_rows, targets)
+        self._lib.llama_memory_clear(self._ctx.memory, True)
+        totals = np.zeros(len(options), dtype=np.float64)
+        np.add.at(totals, np.asarray(owner), scores)
+        return totals.tolist()
+
+    # generation ----------------------------------------------------------
+    def _generate(self, request: Request) -> Completion:
+        start = time.perf_counter()
+        prompt = self.tokenize(request.prompt, add_bos=self._add_bos)
+        if len(prompt) + request.max_tokens > self.n_ctx:
+            raise ModelError(
+                f"prompt of {len(prompt)} tokens plus {request.max_tokens} to generate exceeds the context of "
+                f"{self.n_ctx}; shorten the prompt or raise n_ctx"
+            )
+        rng = np.random.default_rng(request.seed) if request.temperature > 0 else None
+        for pos, token in enumerate(prompt):
+            self._put(pos, token, pos, (0,), logits=pos == len(prompt) - 1)
+        self._batch.n_tokens = len(prompt)
+        self._decode()
+        row = len(prompt) - 1
+        tokens: list[int] = []
+        logprobs: list[float] = []
+        raw = b""
+        text = ""
+        while len(tokens) < request.max_tokens:
+            logits = self._logits_row(row)
+            token, logprob = _choose(logits, request.temperature, rng)
+            if self._lib.llama_vocab_is_eog(self._vocab, token):
+                break
+            tokens.append(token)
+            logprobs.append(logprob)
+            raw += self._piece(token)
+            text = raw.decode("utf-8", errors="ignore")
+            cut = _first_stop(text, request.stop)
+            if cut is not None:
+                text = text[:cut]
+                break
+            self._put(0, token, len(prompt) + len(tokens) - 1, (0,), logits=True)
+            self._batch.n_tokens = 1
+            self._decode()
+            row = 0
+        self._lib.llama_memory_clear(self._ctx.memory, True)
+        return Completion(
+            text=text,
+            tokens=tuple(self._piece(t).decode("utf-8", errors="replace") for t in tokens),
+            logprobs=tuple(logprobs),
+            prompt_tokens=len(prompt),
+            completion_tokens=len(tokens),
+            processed_tokens=len(prompt) + max(len(tokens) - 1, 0),
+            wall_s=time.perf_counter() - start,
+        )
+
+    # low-level helpers -----------------------------------------------------
+    def _put(self, i: int, token: int, pos: int, seqs, *, logits: bool) -> None:
+        batch = self._batch
+        batch.token[i] = token
+        batch.pos[i] = pos
+        count = 0
+        for count, seq in enumerate(seqs, start=1):
+            batch.seq_id[i][count - 1] = seq
+        batch.n_seq_id[i] = count
+        batch.logits[i] = logits
+
+    def _decode(self) -> None:
+        code = self._lib.llama_decode(self._ctx.ctx, self._batch)
+        if code != 0:
+            self._lib.llama_memory_clear(self._ctx.memory, True)
+            raise ModelError(f"llama.cpp decode failed with code {code} (batch of {self._batch.n_tokens} tokens)")
+
+    def _logits_row(self, batch_row: int) -> np.ndarray:
+        pointer = self._lib.llama_get_logits_ith(self._ctx.ctx, batch_row)
+        return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
+
+    def _token_logprobs(self, rows: list[int], targets: list[int]) -> np.ndarray:
+        matrix = np.stack([self._logits_row(r) for r in rows])  # float32, (k, vocab)
+        peak = matrix.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(matrix - peak).sum(axis=1)) + peak[:, 0]
+        return matrix[np.arange(len(rows)), targets] - log_norm
+
+    def _piece(self, token: int) -> bytes:
+        buffer = ctypes.create_string_buffer(64)
+        n = self._lib.llama_token_to_piece(self._vocab, token, buffer, 64, 0, False)
+        return buffer.raw[: max(n, 0)]
+
+
+def _choose(logits: np.ndarray, temperature: float, rng: np.random.Generator | None) -> tuple[int, float]:
+    """Greedy (temperature 0) or sampled next token, with its log-probability under the model."""
+    peak = float(logits.max())
+    log_norm = float(np.log(np.exp(logits - peak).sum())) + peak
+    if rng is None:
+        token = int(logits.argmax())
+    else:
+        scaled = (logits - peak) / temperature
+        probs = np.exp(scaled - scaled.max())
+        token = int(rng.choice(len(probs), p=probs / probs.sum()))
+    return token, float(logits[token]) - log_norm
+
+
+def _first_stop(text: str, stops: tuple[str, ...]) -> int | None:
+    hits = [text.find(s) for s in stops if s and s in text]
+    return min(hits) if hits else None
+
+
+_LOG_CALLBACK = None
+
+
+def _silence_llama_log(llama_cpp) -> None:
+    """Keep llama.cpp's loading chatter off the terminal (errors surface as ModelError)."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is None:
+        _LOG_CALLBACK = llama_cpp.llama_log_callback(lambda level, text, user_data: None)
+        llama_cpp.llama_log_set(_LOG_CALLBACK, ctypes.c_void_p(0))

@@ -1,0 +1,89 @@
+"""From a run's records to its stats: every metric with n and a 95% bootstrap interval.
+
+Per-instance stats are averaged over all items, per few-shot draw and per
+subgroup; with several draws the spread across draws is its own stat.
+Calibration and efficiency are computed from the whole set of records.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from tony.core.stats import Stat, bootstrap_ci, mean_stat, spread_over_draws
+from tony.lm.metrics.calibration import COVERAGES, expected_calibration_error, selective_accuracy
+
+
+def lm_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
+    stats: list[Stat] = []
+    stats += _instance_means(records, seed)
+    stats += calibration_stats(records, seed)
+    stats += efficiency_stats(records, seed)
+    return stats
+
+
+def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+    out: list[Stat] = []
+    names = sorted({name for r in records for name in r["stats"]})
+    draws = sorted({r["draw"] for r in records})
+    subgroups = sorted({r["instance"]["subgroup"] for r in records} - {""})
+    for name in names:
+        values = [r["stats"][name] for r in records if name in r["stats"]]
+        out.append(mean_stat(name, values, seed=seed))
+        if len(draws) > 1:
+            per_draw = []
+            for d in draws:
+                stat = mean_stat(name, [r["stats"][name] for r in records if r["draw"] == d], seed=seed, split=f"draw{d}")
+                per_draw.append(stat.value)
+                out.append(stat)
+            out.append(spread_over_draws(name, per_draw))
+        for group in subgroups:
+            members = [r["stats"][name] for r in records if r["instance"]["subgroup"] == group]
+            out.append(mean_stat(name, members, seed=seed, subgroup=group))
+    return out
+
+
+def calibration_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+    """ECE (10 bins), selective accuracy at each coverage and its area, with bootstrap intervals."""
+    rows = np.array([(r["confidence"], float(r["correct"])) for r in records if r.get("confidence") is not None])
+    if len(rows) == 0:
+        return []
+
+    def summary(sample: np.ndarray) -> np.ndarray:
+        at, area = selective_accuracy(sample[:, 0], sample[:, 1])
+        return np.array([expected_calibration_error(sample[:, 0], sample[:, 1]), area, *at])
+
+    point = summary(rows)
+    resampled = np.array(bootstrap_ci_rows(rows, summary, seed))
+    low, high = np.quantile(resampled, [0.025, 0.975], axis=0)
+    names = ["ece_10_bin", "selective_accuracy_area", *[f"selective_accuracy@{c}" for c in COVERAGES]]
+    return [Stat(n, float(v), float(lo), float(hi), len(rows)) for n, v, lo, hi in zip(names, point, low, high)]
+
+
+def bootstrap_ci_rows(rows: np.ndarray, summary, seed: int, resamples: int = 1000) -> list[np.ndarray]:
+    """`summary` of each bootstrap resample of `rows` (for statistics that are not means)."""
+    rng = np.random.default_rng(seed)
+    return [summary(rows[rng.integers(0, len(rows), len(rows))]) for _ in range(resamples)]
+
+
+def efficiency_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+    """Tokens per instance, seconds per request and tokens per second (original timings, cached or not)."""
+    totals: dict[str, list[float]] = defaultdict(list)
+    per_request_wall: list[float] = []
+    for record in records:
+        completions = [e["completion"] for e in record["exchanges"]]
+        for field in ("prompt_tokens", "completion_tokens", "processed_tokens"):
+            totals[field].append(sum(c[field] for c in completions))
+        totals["wall_s"].append(sum(c["wall_s"] for c in completions))
+        per_request_wall += [c["wall_s"] for c in completions]
+    out = [mean_stat(f"{name}_per_instance", values, seed=seed) for name, values in totals.items()]
+    out.append(mean_stat("wall_s_per_request", per_request_wall, seed=seed))
+    pairs = np.array([totals["processed_tokens"], totals["wall_s"]]).T
+    if pairs[:, 1].sum() > 0:
+        low, high = bootstrap_ci(
+            pairs, lambda s: s[..., 0].sum(axis=-1) / np.maximum(s[..., 1].sum(axis=-1), 1e-12), seed=seed
+        )
+        out.append(Stat("tokens_per_second", float(pairs[:, 0].sum() / pairs[:, 1].sum()), low, high, len(pairs)))
+    return out

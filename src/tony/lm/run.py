@@ -1,0 +1,162 @@
+"""A language-model run: scenario x adapter x model, executed through the kernel's runner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from tony.core.cache import RequestCache
+from tony.core.errors import DataError
+from tony.core.executors import RunnableSpec
+from tony.core.registry import registry
+from tony.core.stats import Stat
+from tony.core.store import Store
+from tony.lm.adapters.base import Adapter, AdapterSpec
+from tony.lm.clients.models import ModelSource
+from tony.lm.metrics.aggregate import lm_stats
+from tony.lm.scenarios.base import Scenario
+from tony.lm.types import Completion, Instance, Request
+
+# Few-shot examples come from the scenario's train split, or, where it has none, from a
+# fixed pool set aside from the test instances (never shown as test items).
+TRAIN_POOL_SEED = 1234
+
+
+class LMRunSpec(RunnableSpec):
+    """Everything that determines a language-model run (HELM's RunSpec); its key names the run."""
+
+    scenario: str
+    """Registered scenario name, e.g. bigbench."""
+    scenario_args: dict[str, Any] = {}
+    """The scenario's arguments, e.g. {"task": "strategyqa"}."""
+    model: str = "gemma-3-270m"
+    """Registered model name."""
+    model_args: dict[str, Any] = {}
+    """The model source's arguments (model.path=... in a run entry)."""
+    adapter: AdapterSpec = AdapterSpec()
+    """How instances become requests."""
+    max_instances: int | None = Field(None, ge=1)
+    """Evaluate a seeded sample of this many test instances (all when None)."""
+    seed: int = 0
+    """Seeds the instance sample, few-shot draws and option order."""
+
+    def build_scenario(self) -> Scenario:
+        return registry.get("scenario", self.scenario).parse(self.scenario_args)
+
+    def build_model(self) -> ModelSource:
+        return registry.get("model", self.model).parse(self.model_args)
+
+    def task(self, store: Store) -> LMTask:
+        return LMTask(self, store)
+
+
+class LMTask:
+    kind = "lm"
+
+    def __init__(self, spec: LMRunSpec, store: Store) -> None:
+        self.spec = spec
+        self.scenario = spec.build_scenario()
+        self.source = spec.build_model()
+        fmt = self.scenario.prompt_format()
+        if spec.adapter.instructions is not None:
+            fmt = fmt.model_copy(update={"instructions": spec.adapter.instructions})
+        self.adapter: Adapter = registry.get("adapter", spec.adapter.method)(spec.adapter, fmt)
+        self.cache = RequestCache(store, self.source.identity())
+        self._test: dict[str, Instance] = {}
+        self._draws: list[list[Instance]] = []
+
+    def labels(self) -> dict[str, Any]:
+        adapter = self.spec.adapter
+        shots = f",{adapter.num_train}-shot" if adapter.num_train else ""
+        return {"scenario": self.scenario.label(), "model": self.spec.model, "method": f"{adapter.method}{shots}"}
+
+    def items(self) -> list[str]:
+        test, pool = split_instances(self.scenario.instances(), self.spec.adapter.num_train)
+        rng = np.random.default_rng(self.spec.seed)
+        if self.spec.max_instances is not None and self.spec.max_instances < len(test):
+            test = [test[i] for i in sorted(rng.choice(len(test), self.spec.max_instances, replace=False))]
+        self._test = {i.id: i for i in test}
+        k = self.spec.adapter.num_train
+        self._draws = [
+            [pool[j] for j in np.random.default_rng([self.spec.seed, d]).choice(len(pool), k, replace=False)]
+            for d in range(self.spec.adapter.num_draws)
+        ]
+        return [f"{d}:{i.id}" for d in range(len(self._draws)) for i in test]
+
+    def process(self, item_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
+        planned = []
+        for item in item_ids:
+            draw_text, _, instance_id = item.partition(":")
+            draw = int(draw_text)
+            instance = self._test[instance_id]
+            rng = np.random.default_rng([self.spec.seed, draw, _stable_int(instance_id)])
+            requests, context = self.adapter.requests(instance, self._draws[draw], rng)
+            planned.append((item, draw, instance, requests, context))
+        completions = self._answer([r for p in planned for r in p[3]])
+        records = []
+        for item, draw, instance, requests, context in planned:
+            answers, completions = completions[: len(requests)], completions[len(requests) :]
+            scored = self.adapter.score(instance, answers, context)
+            records.append((item, {
+                "instance": instance.to_json(),
+                "draw": draw,
+                "examples": [e.id for e in self._draws[draw]],
+                "exchanges": [
+                    {"request": r.cache_form(), "completion": c.to_json()} for r, c in zip(requests, answers, strict=True)
+                ],
+                "prediction": scored.prediction,
+                "confidence": scored.confidence,
+                "correct": scored.correct,
+                "stats": scored.stats,
+                "details": scored.details,
+            }))
+        return records
+
+    def _answer(self, requests: list[Request]) -> list[Completion]:
+        """Answers from the cache where stored; the model (loaded on first need) for the rest."""
+        keys = [self.cache.key(r.cache_form(), r.cache_seed()) for r in requests]
+        found = self.cache.get_many(list(dict.fromkeys(keys)))
+        hits = set(found)
+        missing = list(dict.fromkeys(k for k in keys if k not in hits))
+        if missing:
+            by_key = dict(zip(keys, requests, strict=True))
+            fresh = self.source.client().complete([by_key[k] for k in missing])
+            new = {k: c.to_json() for k, c in zip(missing, fresh, strict=True)}
+            self.cache.put_many(new)
+            found.update(new)
+        return [Completion.from_json(dict(found[k], cached=k in hits)) for k in keys]
+
+    def aggregate(self, records: list[dict[str, Any]]) -> list[Stat]:
+        return lm_stats(records, seed=self.spec.seed)
+
+    def close(self) -> None:
+        """Models stay loaded for the next run in this process (see clients.models)."""
+
+
+def split_instances(instances: list[Instance], num_train: int) -> tuple[list[Instance], list[Instance]]:
+    """(test instances, few-shot pool). Raises DataError when there are too few for the shots asked."""
+    ids = [i.id for i in instances]
+    if len(set(ids)) != len(ids):
+        raise DataError("the scenario yields duplicate instance ids; give every instance a unique id")
+    test = [i for i in instances if i.split != "train"]
+    pool = [i for i in instances if i.split == "train"]
+    if num_train and not pool:
+        # Set aside a fixed pool (independent of the run's seed) so test items never change with the draw.
+        order = np.random.default_rng(TRAIN_POOL_SEED).permutation(len(test))
+        size = min(max(4 * num_train, 16), len(test) // 3)
+        pool = [test[i] for i in order[:size]]
+        taken = {i.id for i in pool}
+        test = [i for i in test if i.id not in taken]
+    if num_train > len(pool):
+        raise DataError(f"{num_train} few-shot examples asked for, but only {len(pool)} are available")
+    if not test:
+        raise DataError("the scenario has no test instances")
+    return test, pool
+
+
+def _stable_int(text: str) -> int:
+    import zlib
+
+    return zlib.crc32(text.encode("utf-8"))

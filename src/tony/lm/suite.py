@@ -1,0 +1,97 @@
+"""Run entries and suite files into LMRunSpecs.
+
+A run entry is `SCENARIO:key=value,key=value`, for example
+`bigbench:task=truthful_qa,method=multiple_choice_separate,model=gemma-3-270m`.
+Keys: `model`, `model.<arg>` (model arguments), `method`, `num_train`,
+`num_draws`, `max_tokens`, `instructions`, `max_instances`, `seed`; every
+other key is a scenario argument. A suite file (YAML) has optional
+`defaults` (the same keys) and `runs`, a list of entries, each a string
+as above or a mapping with `scenario` and the same keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tony.core.errors import DataError, SpecError
+from tony.core.registry import registry
+from tony.lm.adapters.base import AdapterSpec
+from tony.lm.run import LMRunSpec
+
+ADAPTER_KEYS = {"method", "num_train", "num_draws", "max_tokens", "instructions"}
+RUN_KEYS = {"max_instances", "seed", "model"}
+
+
+def parse_entry(text: str) -> dict[str, Any]:
+    """`scenario:k=v,...` into a flat mapping with `scenario`."""
+    scenario, _, rest = text.strip().partition(":")
+    if not scenario:
+        raise SpecError(f"run entry '{text}' names no scenario: write SCENARIO:key=value,... (see `tony ls`)")
+    fields: dict[str, Any] = {"scenario": scenario}
+    for part in filter(None, (p.strip() for p in rest.split(","))):
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise SpecError(f"run entry '{text}': '{part}' is not key=value")
+        fields[key.strip()] = value
+    return fields
+
+
+def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -> LMRunSpec:
+    """One LMRunSpec from flat fields (entry keys), over `defaults`."""
+    merged = {**(defaults or {}), **fields}
+    scenario_name = merged.pop("scenario", None)
+    if not scenario_name:
+        raise SpecError("a run needs a scenario, e.g. bigbench:task=strategyqa (see `tony ls`)")
+    scenario_cls = registry.get("scenario", str(scenario_name))
+    model_args = {k.removeprefix("model."): merged.pop(k) for k in list(merged) if k.startswith("model.")}
+    adapter = {k: merged.pop(k) for k in list(merged) if k in ADAPTER_KEYS}
+    run = {k: merged.pop(k) for k in list(merged) if k in RUN_KEYS}
+    scenario = scenario_cls.parse(merged)
+    adapter.setdefault("method", scenario.default_method())
+    registry.get("adapter", str(adapter["method"]))
+    if isinstance(adapter.get("stop"), str):
+        adapter["stop"] = (adapter["stop"],)
+    spec = LMRunSpec.parse({
+        "scenario": scenario_name,
+        "scenario_args": scenario.model_dump(exclude_defaults=True),
+        "model_args": model_args,
+        "adapter": AdapterSpec.parse(adapter).model_dump(),
+        **run,
+    })
+    spec.build_model()  # validates model arguments now, not halfway through a suite
+    return spec
+
+
+def load_suite(path: str | Path, overrides: dict[str, Any] | None = None) -> list[LMRunSpec]:
+    """Specs from a YAML suite file; `overrides` (from the command line) win over its defaults."""
+    import yaml
+
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise DataError(f"suite file not found: {file}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"suite file {file} is not UTF-8; re-save it as UTF-8") from None
+    except yaml.YAMLError as err:
+        raise DataError(f"suite file {file} is not valid YAML: {str(err).splitlines()[0]}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
+        raise DataError(f"suite file {file} needs a `runs:` list (and optional `defaults:`)")
+    defaults = {**(data.get("defaults") or {}), **(overrides or {})}
+    specs = []
+    for entry in data["runs"]:
+        fields = parse_entry(entry) if isinstance(entry, str) else dict(entry)
+        specs.append(build_spec({**fields, **(overrides or {})}, defaults))
+    return specs
+
+
+def specs_from_arguments(entries: list[str], overrides: dict[str, Any]) -> list[LMRunSpec]:
+    """Run entries and/or suite files (anything ending .yaml/.yml) from the command line."""
+    specs: list[LMRunSpec] = []
+    for entry in entries:
+        if entry.endswith((".yaml", ".yml")):
+            specs += load_suite(entry, overrides)
+        else:
+            specs.append(build_spec({**parse_entry(entry), **overrides}))
+    return specs

@@ -1,0 +1,177 @@
+"""Shared store fixtures: every store test runs on SQLite and on PostgreSQL.
+
+The PostgreSQL backend gets its own throwaway cluster, started once per
+session in a temporary directory on a free port of 127.0.0.1, with a fresh
+database for each test. Where the server binaries are missing the
+PostgreSQL variants are skipped with a note on how to enable them.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+from tony.core.store import Store
+
+ENABLE_POSTGRES = "to enable the postgresql store tests, `apt-get install postgresql` or run .ci/run"
+REQUIRE_POSTGRES = "TONY_REQUIRE_POSTGRES"
+"""Set (as .ci/run does) to fail, not skip, when the PostgreSQL cluster cannot start."""
+
+
+def _unavailable(reason: str) -> NoReturn:
+    message = f"{reason}; {ENABLE_POSTGRES}"
+    if os.environ.get(REQUIRE_POSTGRES):
+        pytest.fail(f"{message} ({REQUIRE_POSTGRES} is set)", pytrace=False)
+    pytest.skip(message)
+
+
+def _server_binaries() -> tuple[str, str] | None:
+    """initdb and pg_ctl: from PATH, else from Debian's /usr/lib/postgresql/<version>/bin (newest first)."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if initdb and pg_ctl:
+        return initdb, pg_ctl
+    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_of, reverse=True):
+        initdb, pg_ctl = os.path.join(bindir, "initdb"), os.path.join(bindir, "pg_ctl")
+        if os.access(initdb, os.X_OK) and os.access(pg_ctl, os.X_OK):
+            return initdb, pg_ctl
+    return None
+
+
+def _version_of(bindir: str) -> tuple[int, ...]:
+    version = Path(bindir).parent.name
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster owned by this test session."""
+
+    user = "postgres"
+
+    def __init__(self, initdb: str, pg_ctl: str) -> None:
+        self.initdb, self.pg_ctl = initdb, pg_ctl
+        # initdb refuses to run as root: as root, the cluster belongs to the postgres system user.
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            if not shutil.which("runuser"):
+                _unavailable("running as root without `runuser`, so initdb cannot run as the postgres user")
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        # Not under pytest's tmp_path: the postgres user must be able to reach the directory.
+        self.root = Path(tempfile.mkdtemp(prefix="tony-pg-"))
+        if self.run_as:
+            shutil.chown(self.root, user="postgres")
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        self.port = 0
+        self.create_strategy = ""
+
+    def start(self) -> None:
+        """Create the cluster (trusting local connections) and start it on a free port of 127.0.0.1."""
+        cluster_options = ["-U", self.user, "--auth=trust", "--no-sync", "--no-locale", "--encoding=UTF8"]
+        self._run(self.initdb, "-D", str(self.data), *cluster_options)
+        options = f"-p {{port}} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        # Another process may take the free port between choosing and binding it: try a few.
+        for _ in range(3):
+            self.port = _free_port()
+            started = self._run(
+                self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60",
+                "-o", options.format(port=self.port), "start",
+                check=False,
+            )  # fmt: skip
+            if started.returncode == 0:
+                # FILE_COPY (PostgreSQL 15+) creates a database several times faster than the default, with fsync off.
+                if int(self._admin("SHOW server_version_num")) >= 150000:
+                    self.create_strategy = " STRATEGY FILE_COPY"
+                return
+        raise RuntimeError(f"pg_ctl start failed: {started.stdout}{started.stderr}{self._log_tail()}")
+
+    def stop(self) -> None:
+        self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        name = f"tony_test_{uuid.uuid4().hex[:12]}"
+        self._admin(f'CREATE DATABASE "{name}"{self.create_strategy}')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> str:
+        """Run one statement in the maintenance database; the first column of its first row, if any."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres").replace("+psycopg", ""), autocommit=True) as conn:
+            cursor = conn.execute(statement)
+            row = cursor.fetchone() if cursor.description else None
+            return str(row[0]) if row else ""
+
+    def _run(self, *command: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*self.run_as, *command], capture_output=True, text=True, cwd=self.root)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed: {done.stdout}{done.stderr}")
+        return done
+
+    def _log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the whole session, or a skip saying how to get one."""
+    try:
+        import psycopg
+    except ImportError:
+        _unavailable("psycopg is not installed (`pip install 'psycopg[binary]'`)")
+    binaries = _server_binaries()
+    if binaries is None:
+        _unavailable("PostgreSQL server binaries (initdb, pg_ctl) not found")
+    cluster = None
+    try:
+        cluster = PostgresCluster(*binaries)
+        cluster.start()
+    except (OSError, RuntimeError, LookupError, psycopg.Error) as err:  # LookupError: no postgres user
+        if cluster is not None:
+            cluster.stop()
+        _unavailable(f"cannot start a throwaway PostgreSQL cluster ({str(err).strip()[:500]})")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty store: SQLite in tmp_path, or a fresh database on the session's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store' / 'tony.sqlite'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    database = cluster.create_database()
+    yield cluster.url(database)
+    cluster.drop_database(database)
+
+
+@pytest.fixture
+def store(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """An open Store on an empty database of each backend (artifacts of a PostgreSQL store go under tmp_path)."""
+    monkeypatch.chdir(tmp_path)
+    opened = Store(store_url)
+    yield opened
+    opened.close()

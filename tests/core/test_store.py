@@ -1,0 +1,379 @@
+"""The results store, the same suite on SQLite and on PostgreSQL (see the store fixtures in tests/conftest.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tony.core.errors import SpecError, StoreError
+from tony.core.stats import Stat
+from tony.core.store import Store, records_table, resolve_url
+
+SPEC = {"scenario": "toy", "seed": 0}
+
+
+def begin(store: Store, run_id: str, **labels: str) -> None:
+    store.begin_run(run_id, "test", SPEC, labels)
+
+
+def batch(*items: str) -> list[tuple[str, dict]]:
+    """Records whose payload names the item, so a test can tell which write was kept."""
+    return [(item, {"item": item}) for item in items]
+
+
+def item_ids(store: Store, run_id: str) -> list[str]:
+    return [record["item_id"] for record in store.records(run_id)]
+
+
+def run_of(store: Store, run_id: str) -> dict:
+    return next(run for run in store.runs() if run["run_id"] == run_id)
+
+
+def scattered_ids(prefix: str, count: int) -> list[str]:
+    """Item ids whose sort order is unrelated to their write order, so only seq can keep the order."""
+    return [f"{hashlib.sha256(f'{prefix}-{i}'.encode()).hexdigest()[:16]}" for i in range(count)]
+
+
+# runs ------------------------------------------------------------------
+def test_reopening_a_store_keeps_what_was_written(store: Store) -> None:
+    begin(store, "run-1")
+    store.add_records("run-1", batch("a"))
+    # A PostgreSQL store reopens from a plain postgresql:// URL too (psycopg is the driver).
+    reopened = Store(store.url.replace("postgresql+psycopg://", "postgresql://"))
+    try:
+        assert reopened.url == store.url
+        assert [r["run_id"] for r in reopened.runs()] == ["run-1"] and item_ids(reopened, "run-1") == ["a"]
+    finally:
+        reopened.close()
+
+
+def test_begin_run_stores_spec_and_labels(store: Store) -> None:
+    begin(store, "run-1", model="tiny")
+    run = run_of(store, "run-1")
+    assert (run["kind"], run["status"], run["spec"], run["labels"]) == ("test", "running", SPEC, {"model": "tiny"})
+    assert run["error"] is None and run["finished_at"] is None
+
+
+def test_finish_marks_complete_and_replaces_stats(store: Store) -> None:
+    begin(store, "run-1")
+    store.finish_run("run-1", [Stat("accuracy", 0.5, 0.4, 0.6, 10), Stat("ece", 0.1, 0.05, 0.2, 10)], wall_s=1.5)
+    run = run_of(store, "run-1")
+    assert (run["status"], run["wall_s"]) == ("complete", 1.5) and run["finished_at"] is not None
+    assert [s["name"] for s in store.stats(["run-1"])] == ["accuracy", "ece"]
+
+    begin(store, "run-1")
+    store.finish_run("run-1", [Stat("accuracy", 0.75, 0.7, 0.8, 20, split="test", subgroup="a")], wall_s=2.0)
+    [only] = store.stats(["run-1"])
+    assert (only["name"], only["value"], only["ci_low"], only["ci_high"], only["n"]) == ("accuracy", 0.75, 0.7, 0.8, 20)
+    assert (only["split"], only["subgroup"], only["kind"], only["labels"]) == ("test", "a", "test", {})
+
+
+def test_stats_of_one_run_leave_others_alone(store: Store) -> None:
+    for run_id in ("run-1", "run-2"):
+        begin(store, run_id)
+        store.finish_run(run_id, [Stat("accuracy", 0.5, 0.4, 0.6, 10)], wall_s=1.0)
+    begin(store, "run-1")
+    store.finish_run("run-1", [], wall_s=1.0)
+    assert [s["run_id"] for s in store.stats()] == ["run-2"]
+
+
+def test_fail_run_keeps_records_and_a_restart_clears_the_error(store: Store) -> None:
+    begin(store, "run-1")
+    store.add_records("run-1", batch("a", "b"))
+    store.fail_run("run-1", "model server is down")
+    failed = run_of(store, "run-1")
+    assert (failed["status"], failed["error"]) == ("failed", "model server is down")
+    assert [r["run_id"] for r in store.runs(status="failed")] == ["run-1"]
+    assert store.runs(status="complete") == []
+
+    begin(store, "run-1")
+    restarted = run_of(store, "run-1")
+    assert (restarted["status"], restarted["error"]) == ("running", None)
+    assert restarted["created_at"] == failed["created_at"]
+    assert item_ids(store, "run-1") == ["a", "b"]
+
+
+def test_find_run_by_unique_prefix(store: Store) -> None:
+    for run_id in ("abcdef0123", "abcdef4567", "abcdxf8901"):
+        begin(store, run_id)
+    assert store.find_run("abcdef01")["run_id"] == "abcdef0123"
+    assert store.find_run("abcdxf8901")["run_id"] == "abcdxf8901"
+
+
+@pytest.mark.parametrize(
+    ("prefix", "message"),
+    [
+        ("abcde", "too short"),  # under 6 characters
+        ("abcdef", "2 runs"),  # ambiguous
+        ("zzzzzz", "no run"),
+        ("abcd_f", "no run"),  # LIKE wildcards are plain characters
+        ("abcd%f", "no run"),
+    ],
+)
+def test_find_run_rejects_short_ambiguous_and_unknown_prefixes(store: Store, prefix: str, message: str) -> None:
+    for run_id in ("abcdef0123", "abcdef4567", "abcdxf8901"):
+        begin(store, run_id)
+    with pytest.raises(SpecError, match=message):
+        store.find_run(prefix)
+
+
+# records ---------------------------------------------------------------
+def test_records_are_returned_in_the_order_stored(store: Store) -> None:
+    begin(store, "run-1")
+    written = scattered_ids("item", 30)
+    for start in range(0, 30, 7):
+        store.add_records("run-1", batch(*written[start : start + 7]))
+    assert item_ids(store, "run-1") == written
+    assert store.done_items("run-1") == set(written)
+    assert store.count_records("run-1") == 30
+    assert [r["item_id"] for r in store.records("run-1", offset=10, limit=5)] == written[10:15]
+
+
+def test_duplicate_items_are_ignored_and_the_first_write_kept(store: Store) -> None:
+    begin(store, "run-1")
+    store.add_records("run-1", [("a", {"v": 1}), ("b", {"v": 1}), ("a", {"v": 2})])
+    store.add_records("run-1", [("b", {"v": 3}), ("c", {"v": 3})])
+    store.add_records("run-1", [("a", {"v": 4})])
+    assert store.records("run-1") == [{"v": 1, "item_id": "a"}, {"v": 1, "item_id": "b"}, {"v": 3, "item_id": "c"}]
+    assert store.count_records("run-1") == 3
+
+
+def test_order_kept_after_a_batch_that_repeats_stored_items(store: Store) -> None:
+    begin(store, "run-1")
+    store.add_records("run-1", batch("m", "n"))
+    store.add_records("run-1", batch("m", "z"))  # m is ignored; z must still come before what follows
+    store.add_records("run-1", batch("a"))
+    assert item_ids(store, "run-1") == ["m", "n", "z", "a"]
+
+
+def test_records_of_different_runs_are_separate(store: Store) -> None:
+    for run_id in ("run-1", "run-2"):
+        begin(store, run_id)
+    store.add_records("run-1", batch("a", "b"))
+    store.add_records("run-2", batch("b", "c"))
+    store.add_records("run-2", [])
+    assert (item_ids(store, "run-1"), item_ids(store, "run-2")) == (["a", "b"], ["b", "c"])
+    assert store.done_items("run-3") == set() and store.records("run-3") == []
+
+
+def test_payload_text_round_trips(store: Store) -> None:
+    begin(store, "run-1")
+    payloads = {
+        "unicode": {"completion": "naïve café — 東京 🙂", "logprobs": [-0.5, -1.25], "meta": {"ok": True, "n": None}},
+        "control": {"completion": 'a\x00b\nc\t"quoted" <b>&amp;</b>'},
+        "lone-surrogate": {"completion": "broken \udcff bytes"},
+    }
+    store.add_records("run-1", list(payloads.items()))
+    assert store.records("run-1") == [dict(payload, item_id=item) for item, payload in payloads.items()]
+
+
+# request cache ---------------------------------------------------------
+def test_request_cache_get_and_put(store: Store) -> None:
+    assert store.cache_get("missing") is None
+    store.cache_put_many("model-a", {"k1": {"text": "one"}, "k2": {"text": "two"}})
+    store.cache_put_many("model-a", {"k1": {"text": "changed"}})
+    store.cache_put_many("model-a", {})
+    assert store.cache_get("k1") == {"text": "one"}
+    assert store.cache_get_many(["k1", "k2", "missing"]) == {"k1": {"text": "one"}, "k2": {"text": "two"}}
+
+
+def test_request_cache_looks_up_many_keys_in_chunks(store: Store) -> None:
+    entries = {f"key-{i:05d}": {"i": i} for i in range(1200)}
+    store.cache_put_many("model-a", entries)
+    assert store.cache_get_many([*entries, "missing"]) == entries
+
+
+# artifacts -------------------------------------------------------------
+def test_artifacts_are_content_hashed(store: Store) -> None:
+    data = b"checkpoint bytes \x00\xff"
+    key = store.put_artifact("model.pt", data, run_id="run-1")
+    assert key == hashlib.sha256(data).hexdigest()
+    assert store.artifact_path(key).read_bytes() == data
+    assert store.put_artifact("copy.pt", data) == key
+    other = store.put_artifact("other.pt", b"other bytes")
+    assert other != key and store.artifact_path(other).read_bytes() == b"other bytes"
+    leftovers = [p.name for p in store.artifact_dir.rglob("*") if p.is_file() and p.name not in (key, other)]
+    assert leftovers == []
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT key, name, size FROM artifacts ORDER BY size")).all()
+    assert sorted(rows) == sorted([(other, "other.pt", 11), (key, "model.pt", len(data))])
+
+
+# two processes at once -------------------------------------------------
+WRITER = textwrap.dedent(
+    """
+    import hashlib, os, sys, time
+    from tony.core.store import Store
+
+    url, name, go, batches, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+
+    def ids(prefix, count):
+        return [hashlib.sha256(f"{prefix}-{i}".encode()).hexdigest()[:16] for i in range(count)]
+
+    deadline = time.monotonic() + 120
+    while not os.path.exists(go) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    store = Store(url)  # both processes may create the tables of a new store at once
+    store.begin_run("shared", "test", {}, {})
+    store.begin_run("own-" + name, "test", {}, {})
+    common, mine, own = ids("common", batches * size), ids("shared-" + name, batches * size), ids(name, batches * size)
+    for start in range(0, batches * size, size):
+        part = slice(start, start + size)
+        # Into the shared run: items both processes write, then items only this one writes.
+        store.add_records("shared", [(i, {"by": name}) for i in common[part] + mine[part]])
+        store.add_records("own-" + name, [(i, {"by": name}) for i in own[part]])
+    store.close()
+    """
+)
+
+
+def run_writers(store_url: str, workdir: Path, names: list[str], batches: int, size: int) -> None:
+    """Start one writer process per name, release them together, and wait for all to succeed."""
+    go = workdir / "go"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, store_url, name, str(go), str(batches), str(size)],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in names
+    ]
+    go.touch()
+    for name, proc in zip(names, procs, strict=True):
+        _, stderr = proc.communicate(timeout=600)
+        assert proc.returncode == 0, f"writer {name} failed:\n{stderr}"
+
+
+def integrity_problems(store: Store) -> list[str]:
+    """What the database itself reports: SQLite's integrity_check, or PostgreSQL's amcheck on our indexes."""
+    if store.is_sqlite:
+        with sqlite3.connect(sa.engine.make_url(store.url).database) as conn:
+            return [row[0] for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+    with store.engine.begin() as conn:
+        if not conn.execute(sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'amcheck'")).first():
+            return []
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS amcheck"))
+        indexes = conn.execute(
+            sa.text(
+                "SELECT indexrelid::regclass::text FROM pg_index JOIN pg_class t ON t.oid = indrelid "
+                "WHERE t.relname IN ('runs', 'records', 'stats', 'artifacts', 'request_cache')"
+            )
+        ).scalars()
+        for index in list(indexes):
+            conn.execute(sa.text("SELECT bt_index_check(CAST(:index AS regclass), true)"), {"index": index})
+    return []
+
+
+def in_order_of(stored: list[str], items: list[str]) -> list[str]:
+    """The stored ids that belong to `items`, in stored order."""
+    wanted = set(items)
+    return [item for item in stored if item in wanted]
+
+
+def test_concurrent_writers_lose_and_duplicate_nothing(store_url: str, tmp_path: Path) -> None:
+    batches, size = 200, 4
+    run_writers(store_url, tmp_path, ["A", "B"], batches, size)
+
+    store = Store(store_url)
+    try:
+        writes = {name: scattered_ids(name, batches * size) for name in ("common", "shared-A", "shared-B", "A", "B")}
+        expected = {"shared": [*writes["common"], *writes["shared-A"], *writes["shared-B"]]}
+        expected |= {"own-A": writes["A"], "own-B": writes["B"]}
+        for run_id, items in expected.items():
+            stored = item_ids(store, run_id)
+            assert sorted(stored) == sorted(items), run_id
+            assert store.count_records(run_id) == len(items)
+        assert item_ids(store, "own-A") == writes["A"] and item_ids(store, "own-B") == writes["B"]
+        # In the shared run, each writer's items (and the common ones) keep the order they were written in.
+        shared = item_ids(store, "shared")
+        for name in ("common", "shared-A", "shared-B"):
+            assert in_order_of(shared, writes[name]) == writes[name], name
+        assert {r["by"] for r in store.records("own-A")} == {"A"}
+        with store.engine.connect() as conn:
+            per_run = conn.execute(
+                sa.select(
+                    records_table.c.run_id,
+                    sa.func.count(),
+                    sa.func.count(sa.distinct(records_table.c.item_id)),
+                    sa.func.count(sa.distinct(records_table.c.seq)),
+                ).group_by(records_table.c.run_id)
+            ).all()
+        counts = {run_id: len(items) for run_id, items in expected.items()}
+        assert sorted(per_run) == sorted((run_id, n, n, n) for run_id, n in counts.items())  # rows, items, seqs
+        assert sorted(r["run_id"] for r in store.runs()) == sorted(expected)
+        assert integrity_problems(store) == []
+    finally:
+        store.close()
+
+
+# errors a user can cause -----------------------------------------------
+def assert_one_line_store_error(url: str, *, hidden: str = "") -> StoreError:
+    with pytest.raises(StoreError) as caught:
+        Store(url)
+    message = str(caught.value)
+    assert message.startswith("cannot open store") and "\n" not in message and "Traceback" not in message
+    if hidden:
+        assert hidden not in message
+    return caught.value
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_postgresql_is_a_one_line_store_error() -> None:
+    pytest.importorskip("psycopg")
+    error = assert_one_line_store_error(f"postgresql://tony:s3cret@127.0.0.1:{free_port()}/results", hidden="s3cret")
+    assert "127.0.0.1" in str(error)
+
+
+def test_sqlite_under_a_file_is_a_one_line_store_error(tmp_path: Path) -> None:
+    (tmp_path / "results").write_text("a file, not a directory")
+    assert_one_line_store_error(str(tmp_path / "results" / "store"))
+
+
+def test_sqlite_in_an_unwritable_directory_is_a_one_line_store_error(tmp_path: Path) -> None:
+    if os.geteuid() != 0:
+        readonly = tmp_path / "readonly"
+        readonly.mkdir(mode=0o500)
+        assert_one_line_store_error(str(readonly))
+        readonly.chmod(0o700)
+    elif os.path.isdir("/proc"):
+        assert_one_line_store_error("/proc")  # root may write anywhere, but no one creates files in /proc
+    else:
+        pytest.skip("as root, no unwritable directory to try")
+
+
+def test_missing_database_driver_is_a_store_error() -> None:
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        error = assert_one_line_store_error("postgresql+psycopg2://tony@127.0.0.1/results")
+        assert "driver" in str(error)
+    else:
+        pytest.skip("psycopg2 is installed")
+
+
+def test_store_urls_resolve() -> None:
+    assert resolve_url(None) == "sqlite:///tony-results/tony.sqlite"
+    assert resolve_url("out/dir") == "sqlite:///out/dir/tony.sqlite"
+    assert resolve_url("postgresql://u:p@db:5432/tony") == "postgresql+psycopg://u:p@db:5432/tony"
+    assert resolve_url("postgres://db/tony") == "postgresql+psycopg://db/tony"
+    assert resolve_url("postgresql+psycopg2://db/tony") == "postgresql+psycopg2://db/tony"
+    assert resolve_url("sqlite:////abs/x.sqlite") == "sqlite:////abs/x.sqlite"
