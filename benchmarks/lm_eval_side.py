@@ -36,6 +36,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -243,7 +244,9 @@ def model_args(backend: str, gguf: Path, server_url: str | None) -> tuple[str, s
     return "gguf", f"base_url={server_url}"
 
 
-def run_lm_eval(backend: str, gguf: Path, limit: int, batch_size: int, server_url: str | None) -> dict:
+def run_lm_eval(
+    backend: str, gguf: Path, limit: int, batch_size: int, server_url: str | None, threads: int | None
+) -> Path:
     """Run the lm_eval CLI, time-stamping every output line to split loading from scoring."""
     model, args = model_args(backend, gguf, server_url)
     out_dir = RESULTS_DIR / f"{backend}-limit{limit}"
@@ -253,7 +256,9 @@ def run_lm_eval(backend: str, gguf: Path, limit: int, batch_size: int, server_ur
         "--tasks", TASK_NAME, "--include_path", str(TASKS_DIR), "--batch_size", str(batch_size),
         "--limit", str(limit), "--log_samples", "--output_path", str(out_dir),
     ]  # fmt: skip
-    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", PYTHONUNBUFFERED="1")
+    if threads is not None:
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     print("+", shlex.join(cmd), flush=True)
     t0 = time.perf_counter()
     lines: list[tuple[float, str]] = []
@@ -273,48 +278,67 @@ def run_lm_eval(backend: str, gguf: Path, limit: int, batch_size: int, server_ur
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     rc = proc.returncode = os.waitstatus_to_exitcode(status)
-    (out_dir / "lm_eval.log").parent.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "lm_eval.log").write_text("".join(f"{t:8.2f} {line}\n" for t, line in lines))
     if rc != 0:
         tail = "\n".join(line for _, line in lines[-30:])
         raise SystemExit(f"lm_eval failed (exit {rc}):\n{tail}")
-    return {"cmd": cmd, "wall_s": wall, "lines": lines, "out_dir": out_dir, "peak_rss_mb": usage.ru_maxrss / 1024}
+    run = {"command": shlex.join(cmd), "wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "threads": threads}
+    (out_dir / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+    return out_dir
 
 
-def phase_times(lines: list[tuple[float, str]]) -> tuple[float | None, float | None]:
-    """Seconds until scoring starts, and seconds spent scoring (from the loglikelihood progress bar)."""
-    start = next((t for t, line in lines if "Running loglikelihood requests" in line), None)
-    progress = [t for t, line in lines if re.search(r"Running loglikelihood requests:\s*100%", line)]
-    if progress and start is not None:
-        return start, progress[-1] - start
-    return start, None
+def phase_times(log: Path) -> tuple[float | None, float | None]:
+    """Seconds until scoring starts (the time stamp of lm-eval's "Running loglikelihood requests"
+    line), and seconds spent scoring (the elapsed time its progress bar shows at 100%)."""
+    start, scoring = None, None
+    for line in log.read_text().splitlines():
+        stamp, _, text = line.strip().partition(" ")
+        if start is None and "Running loglikelihood requests" in text:
+            start = float(stamp)
+        done = re.search(r"Running loglikelihood requests:\s*100%.*?\[(?:(\d+):)?(\d+):(\d+)<", text)
+        if done:
+            h, m, sec = (int(x) if x else 0 for x in done.groups())
+            scoring = 3600 * h + 60 * m + sec
+    return start, scoring
 
 
-def extract(run: dict, backend: str, limit: int, load_s: float | None, server_rss_mb: float | None) -> dict:
-    samples_files = sorted(run["out_dir"].rglob(f"samples_{TASK_NAME}_*.jsonl"))
-    results_files = sorted(run["out_dir"].rglob("results_*.json"))
+def _value(field: object) -> object:
+    """lm-eval 0.4.13 writes some sample fields as Python reprs; read them back."""
+    return ast.literal_eval(field) if isinstance(field, str) else field
+
+
+def extract(out_dir: Path, backend: str, limit: int) -> dict:
+    """Per-instance loglikelihoods and choices (argmax) of one lm_eval run, with its timings."""
+    run = json.loads((out_dir / "run.json").read_text())
+    samples_files = sorted(out_dir.rglob(f"samples_{TASK_NAME}_*.jsonl"))
+    results_files = sorted(out_dir.rglob("results_*.json"))
     if not samples_files or not results_files:
-        raise SystemExit(f"lm_eval wrote no samples/results under {run['out_dir']}")
+        raise SystemExit(f"lm_eval wrote no samples/results under {out_dir}")
     samples = [json.loads(line) for line in samples_files[-1].read_text().splitlines() if line.strip()]
-    samples.sort(key=lambda s: s["doc_id"])
+    samples.sort(key=lambda s: int(s["doc_id"]))
     results = json.loads(results_files[-1].read_text())
     instances, pairs = [], []
     for s in samples:
-        lls = [float(r[0]) for r in s["filtered_resps"]]
+        doc = _value(s["doc"])
+        lls = [float(r[0]) for r in _value(s["filtered_resps"])]
         choice = max(range(len(lls)), key=lls.__getitem__)
-        gold = int(s["doc"]["gold"])
+        gold = int(doc["gold"])
+        arguments = _value(s["arguments"])
+        if isinstance(arguments, dict):
+            arguments = [arguments[k] for k in sorted(arguments, key=lambda k: int(k.rsplit("_", 1)[-1]))]
+        pairs.extend([a["arg_0"], a["arg_1"]] if isinstance(a, dict) else list(a) for a in arguments)
         instances.append(
             {
-                "doc_id": s["doc_id"],
-                "question": s["doc"]["question"],
-                "choices": s["doc"]["choices"],
+                "doc_id": int(s["doc_id"]),
+                "question": doc["question"],
+                "choices": doc["choices"],
                 "loglikelihoods": lls,
                 "choice": choice,
                 "gold": gold,
                 "correct": choice == gold,
             }
         )
-        pairs.extend([a["arg_0"], a["arg_1"]] if isinstance(a, dict) else list(a) for a in s["arguments"])
     counts = json.loads(
         subprocess.run(
             [str(venv_python()), "-c", COUNT_SNIPPET, str(FOLDER)],
@@ -322,24 +346,25 @@ def extract(run: dict, backend: str, limit: int, load_s: float | None, server_rs
         ).stdout
     )  # fmt: skip
     fed = sum(c + n - 1 for c, n in counts)
-    start_s, scoring_s = phase_times(run["lines"])
+    start_s, scoring_s = phase_times(out_dir / "lm_eval.log")
     n = len(instances)
     return {
         "backend": backend,
-        "command": shlex.join(run["cmd"]),
+        "command": run["command"],
         "limit": limit,
         "instances_n": n,
         "options_n": len(pairs),
         "acc": sum(i["correct"] for i in instances) / n if n else None,
         "lm_eval_acc": results["results"][TASK_NAME].get("acc,none"),
         "wall_s": run["wall_s"],
-        "server_load_s": load_s,
+        "threads": run.get("threads"),
+        "server_load_s": run.get("server_load_s"),
         "until_scoring_s": start_s,
         "scoring_s": scoring_s,
         "scoring_s_per_instance": scoring_s / n if scoring_s and n else None,
         "tokens_fed": fed,
         "peak_rss_mb": run["peak_rss_mb"],
-        "server_peak_rss_mb": server_rss_mb,
+        "server_peak_rss_mb": run.get("server_peak_rss_mb"),
         "instances": instances,
     }
 
@@ -349,8 +374,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=20, help="questions to score (the first N)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="llama.cpp server threads")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="CPU threads for torch (OMP_NUM_THREADS) and the llama.cpp server"
+    )
+    parser.add_argument("--extract-only", action="store_true", help="re-read finished runs, run nothing")
     args = parser.parse_args(argv)
+
+    if args.extract_only:
+        for backend in args.backends:
+            write_record(extract(RESULTS_DIR / f"{backend}-limit{args.limit}", backend, args.limit))
+        return 0
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     setup_venv(with_server="gguf-server" in args.backends)
@@ -358,27 +391,31 @@ def main(argv: list[str] | None = None) -> int:
     gguf = gguf_path()
     convert_folder(gguf)  # also needed to count tokens for every backend
 
-    summary = []
     for backend in args.backends:
-        server, url, load_s, server_rss = None, None, None, None
+        server, url, server_info = None, None, {}
         if backend == "gguf-server":
-            server, url, load_s = start_server(gguf, args.threads)
+            server, url, load_s = start_server(gguf, args.threads or os.cpu_count() or 1)
+            server_info["server_load_s"] = load_s
         try:
-            run = run_lm_eval(backend, gguf, args.limit, args.batch_size, url)
+            out_dir = run_lm_eval(backend, gguf, args.limit, args.batch_size, url, args.threads)
         finally:
             if server is not None:
                 server.terminate()
                 _, _, usage = os.wait4(server.pid, 0)  # this child's own peak memory (kB on Linux)
                 server.returncode = -15
-                server_rss = usage.ru_maxrss / 1024
-        record = extract(run, backend, args.limit, load_s, server_rss)
-        path = RESULTS_DIR / f"{backend}-limit{args.limit}.json"
-        path.write_text(json.dumps(record, indent=1) + "\n")
-        summary.append({k: v for k, v in record.items() if k not in ("instances", "command")})
-        print(json.dumps(summary[-1], indent=1), flush=True)
-        print(f"wrote {path}", flush=True)
-    (RESULTS_DIR / f"summary-limit{args.limit}.json").write_text(json.dumps(summary, indent=1) + "\n")
+                server_info["server_peak_rss_mb"] = usage.ru_maxrss / 1024
+        if server_info:
+            run = json.loads((out_dir / "run.json").read_text()) | server_info
+            (out_dir / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+        write_record(extract(out_dir, backend, args.limit))
     return 0
+
+
+def write_record(record: dict) -> None:
+    path = RESULTS_DIR / f"{record['backend']}-limit{record['limit']}.json"
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in record.items() if k != "instances"}, indent=1), flush=True)
+    print(f"wrote {path}", flush=True)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ class LMTask:
         return {"scenario": self.scenario.label(), "model": self.spec.model, "method": f"{adapter.method}{shots}"}
 
     def items(self) -> list[str]:
-        test, pool = split_instances(self.scenario.instances(), self.spec.adapter.num_train)
+        test, pool = split_instances(self.scenario.cached_instances(), self.spec.adapter.num_train)
         rng = np.random.default_rng(self.spec.seed)
         if self.spec.max_instances is not None and self.spec.max_instances < len(test):
             test = [test[i] for i in sorted(rng.choice(len(test), self.spec.max_instances, replace=False))]

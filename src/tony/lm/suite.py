@@ -48,6 +48,7 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     adapter = {k: merged.pop(k) for k in list(merged) if k in ADAPTER_KEYS}
     run = {k: merged.pop(k) for k in list(merged) if k in RUN_KEYS}
     scenario = scenario_cls.parse(merged)
+    scenario.cached_instances()  # a missing or malformed data file is reported now, before any run starts
     adapter.setdefault("method", scenario.default_method())
     registry.get("adapter", str(adapter["method"]))
     if isinstance(adapter.get("stop"), str):

@@ -31,7 +31,7 @@ from typing import Any
 from tony.core.errors import ModelError
 from tony.lm.types import Completion, Request
 
-__all__ = ["TransformersClient", "convert_gguf_to_folder", "folder_weights_hash", "sha256_file"]
+__all__ = ["TransformersClient", "convert_gguf_to_folder", "folder_weights_hash", "sha256_file", "weights_identity"]
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
 """Files of a model folder that count as weights for the folder's identity."""
@@ -67,6 +67,13 @@ def folder_weights_hash(folder: str | Path) -> str:
     config = folder / "config.json"
     payload = {"config_sha256": sha256_file(config) if config.exists() else None, "weights": weights}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def weights_identity(path: str | Path, *, gguf_file: str | None = None, dtype: str = "float32") -> str:
+    """The client's identity for these weights, without loading them (see the module docstring)."""
+    folder, gguf_name = _resolve(path, gguf_file)
+    weights_hash = sha256_file(folder / gguf_name) if gguf_name else folder_weights_hash(folder)
+    return "transformers:" + weights_hash + ("" if dtype == "float32" else f":{dtype}")
 
 
 def _import_backend() -> tuple[Any, Any]:
@@ -211,7 +218,12 @@ class TransformersClient:
         batch_size: int = 8,
         dtype: str = "float32",
         device: str = "cpu",
+        threads: int | None = None,
     ) -> None:
+        """``path``: a model folder, a .gguf file, or a folder with ``gguf_file``; ``batch_size``:
+        sequences (prompt + one continuation) per forward pass; ``threads``: torch's intra-op
+        threads (process-wide; None keeps torch's default).
+        """
         if batch_size < 1:
             raise ModelError(f"batch_size must be at least 1, got {batch_size}")
         folder, gguf_name = _resolve(path, gguf_file)
@@ -219,8 +231,10 @@ class TransformersClient:
         self.device = device
         self.dtype = dtype
         self.source = folder / gguf_name if gguf_name else folder
-        weights_hash = sha256_file(folder / gguf_name) if gguf_name else folder_weights_hash(folder)
-        self.identity = "transformers:" + weights_hash + ("" if dtype == "float32" else f":{dtype}")
+        self.identity = weights_identity(folder, gguf_file=gguf_name, dtype=dtype)
+        if threads is not None:
+            torch, _ = _import_backend()
+            torch.set_num_threads(threads)
         t0 = time.perf_counter()
         self.tokenizer, self.model = _load(folder, gguf_name, dtype, device)
         self.load_s = time.perf_counter() - t0

@@ -229,10 +229,17 @@ class LlamaCppClient:
         return np.ctypeslib.as_array(pointer, shape=(self._n_vocab,))
 
     def _token_logprobs(self, rows: list[int], targets: list[int]) -> np.ndarray:
-        matrix = np.stack([self._logits_row(r) for r in rows])  # float32, (k, vocab)
-        peak = matrix.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(matrix - peak).sum(axis=1)) + peak[:, 0]
-        return matrix[np.arange(len(rows)), targets] - log_norm
+        """log p(target | row) for each (batch row, target). The rows are exactly those decoded with
+        logits on, so llama.cpp holds their logits contiguously in batch order: read them in place,
+        and normalize each row once even when several options share it (the prompt's last token)."""
+        distinct = sorted(set(rows))
+        where = {row: i for i, row in enumerate(distinct)}
+        pointer = self._lib.llama_get_logits(self._ctx.ctx)
+        matrix = np.ctypeslib.as_array(pointer, shape=(len(distinct), self._n_vocab))
+        peak = matrix.max(axis=1)
+        log_norm = np.log(np.exp(matrix - peak[:, None]).sum(axis=1)) + peak
+        index = np.fromiter((where[r] for r in rows), dtype=np.intp, count=len(rows))
+        return matrix[index, np.asarray(targets)] - log_norm[index]
 
     def _piece(self, token: int) -> bytes:
         buffer = ctypes.create_string_buffer(64)

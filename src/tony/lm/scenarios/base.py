@@ -9,6 +9,9 @@ from tony.lm.adapters.base import PromptFormat
 from tony.lm.types import Instance
 
 
+_LOADED: dict[str, list[Instance]] = {}
+
+
 class Scenario(Spec):
     """Base of every scenario. Its pydantic fields are the arguments of a run entry
     (`bigbench:task=strategyqa` sets `task`), so a bad argument is a one-line SpecError.
@@ -17,6 +20,13 @@ class Scenario(Spec):
     def instances(self) -> list[Instance]:
         """Every instance, in a stable order; ids unique. Train-split instances are few-shot examples."""
         raise NotImplementedError
+
+    def cached_instances(self) -> list[Instance]:
+        """`instances()`, read once per process (planning validates the data; the run reuses it)."""
+        key = self.key()
+        if key not in _LOADED:
+            _LOADED[key] = self.instances()
+        return _LOADED[key]
 
     def default_method(self) -> str:
         """The adapter used when a run entry names none."""

@@ -81,7 +81,7 @@ class BigBenchScenario(Scenario):
         return found
 
     def default_method(self) -> str:
-        first = self.instances()[0]
+        first = self.cached_instances()[0]
         return "multiple_choice_separate" if len(first.references) > 1 else "generation"
 
     def prompt_format(self) -> PromptFormat:

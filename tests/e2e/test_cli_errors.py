@@ -1,0 +1,58 @@
+"""Bad input: a one-line message naming the problem, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import pytest
+
+from cli_helpers import tony
+
+
+def assert_one_line_error(done, *fragments: str) -> None:
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "nosuch:task=x"], ["unknown scenario 'nosuch'"]),
+        (["run", "bigbench:task=strategyqa,method=telepathy"], ["unknown adapter 'telepathy'"]),
+        (["run", "bigbench:task=strategyqa,model=gpt-11"], ["unknown model 'gpt-11'"]),
+        (["run", "bigbench:task=strategyq"], ["strategyq", "did you mean 'strategyqa'"]),
+        (["run", "bigbench:task"], ["not key=value"]),
+        (["run", "bigbench:task=strategyqa,num_train=many"], ["num_train"]),
+        (["run", "--max-instances", "ten", "bigbench:task=strategyqa"], ["--max-instances"]),
+        (["run", "jsonl:path=/no/such/file.jsonl"], ["/no/such/file.jsonl"]),
+        (["run", "no-such-suite.yaml"], ["no-such-suite.yaml"]),
+        (["frobnicate"], ["invalid choice"]),
+        (["compare", "abcdef123", "fedcba321"], ["no run"]),
+    ],
+)
+def test_bad_input(args, fragments, store_dir):
+    if args[0] in ("run", "compare"):
+        args = [*args, "--store", store_dir]
+    assert_one_line_error(tony(*args), *fragments)
+
+
+def test_non_utf8_data_file(tmp_path, store_dir):
+    data = tmp_path / "latin1.jsonl"
+    data.write_bytes('{"input": "caf\xe9?", "target": "oui"}\n'.encode("latin-1"))
+    assert_one_line_error(tony("run", f"jsonl:path={data}", "--store", store_dir), "UTF-8")
+
+
+def test_bad_suite_file(tmp_path, store_dir):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text("runs: [bigbench:task=strategyqa\n")
+    assert_one_line_error(tony("run", str(suite), "--store", store_dir), "not valid YAML")
+    suite.write_text("defaults: {}\n")
+    assert_one_line_error(tony("run", str(suite), "--store", store_dir), "runs:")
+
+
+def test_unusable_store(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert_one_line_error(tony("results", "--store", str(blocker / "sub")), "cannot open store")
