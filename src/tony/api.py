@@ -31,13 +31,14 @@ def run(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1
 def results(store: str | None = None, *, run_ids: list[str] | None = None, everything: bool = False) -> list[dict]:
     """Stat rows: run, scenario, model, method, metric, split, subgroup, value, ci_low, ci_high, n.
 
-    Without `everything`, only whole-run rows (no per-draw, per-subgroup or coverage rows).
+    Without `everything`, only whole-run rows and the spread across few-shot draws (no per-draw,
+    per-subgroup or per-coverage rows).
     """
     opened = Store(store)
     ids = [opened.find_run(r)["run_id"] for r in run_ids] if run_ids else None
     rows = []
     for row in opened.stats(ids):
-        if not everything and (row["split"] or row["subgroup"] or "@" in row["name"]):
+        if not everything and (row["split"] not in ("", "draws") or row["subgroup"] or "@" in row["name"]):
             continue
         labels = row["labels"]
         rows.append({

@@ -5,7 +5,8 @@ Each row: (kind, name, address, one-line description).
 
 BUILTINS: list[tuple[str, str, str, str]] = [
     # scenarios
-    ("scenario", "bigbench", "tony.lm.scenarios.bigbench:BigBenchScenario", "any BIG-bench task.json (task=, subtask=)"),
+    ("scenario", "bigbench", "tony.lm.scenarios.bigbench:BigBenchScenario",
+     "any BIG-bench task.json (task=, subtask=)"),
     ("scenario", "jsonl", "tony.lm.scenarios.jsonl:JsonlScenario", "instances from a JSONL file (path=)"),
     ("scenario", "hf", "tony.lm.scenarios.huggingface:HuggingFaceScenario", "a Hugging Face dataset from local files"),
     ("scenario", "synthetic_induction", "tony.lm.scenarios.synthetic:PatternInductionScenario",
@@ -24,7 +25,8 @@ BUILTINS: list[tuple[str, str, str, str]] = [
     ("model", "gemma-3-270m-hf", "tony.lm.clients.models:EmbeddedGemmaTransformers",
      "the same weights through Hugging Face transformers"),
     ("model", "llamacpp", "tony.lm.clients.models:LlamaCppFile", "any GGUF file through llama.cpp (path=)"),
-    ("model", "transformers", "tony.lm.clients.models:TransformersModel", "a local transformers folder or GGUF via transformers (path=, gguf_file=)"),
+    ("model", "transformers", "tony.lm.clients.models:TransformersModel",
+     "a local transformers folder, or a GGUF via transformers (path=, gguf_file=)"),
     ("model", "openai", "tony.lm.clients.models:OpenAICompatible",
      "an OpenAI-compatible server (base_url=, model=, api_key_env=)"),
     # metrics

@@ -7,6 +7,9 @@ import sys
 from typing import Any
 
 EXIT_USAGE = 2
+# What `tony run` prints at the end; `tony results` shows every stat.
+HEADLINE_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1", "ece_10_bin", "selective_accuracy_area",
+                    "tokens_per_second")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,8 +84,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             failed.append(result)
             print(f"FAILED  {result.run_id[:12]}  {what}: {result.error}", file=sys.stderr)
     rows = api.results(args.store, run_ids=[s.key() for s in specs])
-    print(_table(rows))
-    print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete)")
+    print(_table([r for r in rows if r["metric"] in HEADLINE_METRICS]))
+    print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete; "
+          "`tony results` shows every stat)")
     return 1 if failed else 0
 
 
@@ -131,8 +135,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print(header)
     for c in comparisons:
         mcnemar = "" if c.mcnemar_p is None else f"A only {c.a_only}, B only {c.b_only}, p={c.mcnemar_p:.3g}"
+        interval = f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
         print(f"{c.metric:<24}{c.n:>6}{c.mean_a:>9.3f}{c.mean_b:>9.3f}{c.difference:>+9.3f}  "
-              f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]  {c.bootstrap_p:>7.3g}  {mcnemar}")
+              f"{interval:<18}{c.bootstrap_p:>8.3g}  {mcnemar}")
     return 0
 
 
@@ -142,8 +147,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
     shown = [c for c in columns if any(r.get(c) for r in rows)]
     lines = [[*(str(r[c]) for c in shown), _interval(r), str(r["n"])] for r in rows]
     header = [*shown, "value [95% CI]", "n"]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)] if lines else [len(h) for h in header]
-    render = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *lines]]
+    widths = [max(len(x) for x in column) for column in zip(header, *lines, strict=True)]
+    render = ["  ".join(x.ljust(w) for x, w in zip(line, widths, strict=True)).rstrip() for line in [header, *lines]]
     return "\n".join(render)
 
 

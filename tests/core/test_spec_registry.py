@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import pytest
+from pydantic import ValidationError
 
 from tony.core.errors import SpecError, UnknownComponentError
 from tony.core.registry import Registry
@@ -31,7 +32,7 @@ def test_key_depends_on_content_and_kind_only():
 
 def test_specs_are_frozen_and_reject_unknown_fields():
     point = Point(x=1)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         point.x = 3
     with pytest.raises(SpecError) as err:
         Point.parse({"x": 1, "z": 2})

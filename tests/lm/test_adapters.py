@@ -51,7 +51,7 @@ def test_joint_shuffles_with_the_seed_and_records_the_order():
     assert requests == again
     shown = context["options"]
     assert requests[0].continuations == (" A", " B", " C")
-    for letter, option in zip("ABC", shown):
+    for letter, option in zip("ABC", shown, strict=False):
         assert f"\n{letter}. {option}" in requests[0].prompt
     # The model prefers the letter of "Paris", wherever it was shown.
     scores = tuple(0.0 if o == "Paris" else -3.0 for o in shown)

@@ -32,7 +32,7 @@ def test_multiple_choice_tasks(args, count, options):
     instances = BigBenchScenario(**args).instances()
     raw = json.loads((benchmark_tasks_dir() / args["task"] / args.get("subtask", "") / "task.json").read_text())
     assert len(instances) == count == len(raw["examples"])
-    for instance, example in zip(instances, raw["examples"]):
+    for instance, example in zip(instances, raw["examples"], strict=False):
         assert instance.input == example["input"]
         best = [k for k, v in example["target_scores"].items() if v == 1]
         assert instance.correct_outputs == best

@@ -104,7 +104,8 @@ class LMTask:
                 "draw": draw,
                 "examples": [e.id for e in self._draws[draw]],
                 "exchanges": [
-                    {"request": r.cache_form(), "completion": c.to_json()} for r, c in zip(requests, answers, strict=True)
+                    {"request": r.cache_form(), "completion": c.to_json()}
+                    for r, c in zip(requests, answers, strict=True)
                 ],
                 "prediction": scored.prediction,
                 "confidence": scored.confidence,

@@ -90,7 +90,7 @@ class TransformersModel(ModelSource):
     def identity(self) -> str:
         from tony.lm.clients.hf_transformers import weights_identity
 
-        return weights_identity(self.path, self.gguf_file)
+        return weights_identity(self.path, gguf_file=self.gguf_file)
 
     def load(self) -> Client:
         from tony.lm.clients.hf_transformers import TransformersClient

@@ -35,7 +35,8 @@ def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
         if len(draws) > 1:
             per_draw = []
             for d in draws:
-                stat = mean_stat(name, [r["stats"][name] for r in records if r["draw"] == d], seed=seed, split=f"draw{d}")
+                in_draw = [r["stats"][name] for r in records if r["draw"] == d]
+                stat = mean_stat(name, in_draw, seed=seed, split=f"draw{d}")
                 per_draw.append(stat.value)
                 out.append(stat)
             out.append(spread_over_draws(name, per_draw))
@@ -47,7 +48,8 @@ def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
 
 def calibration_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
     """ECE (10 bins), selective accuracy at each coverage and its area, with bootstrap intervals."""
-    rows = np.array([(r["confidence"], float(r["correct"])) for r in records if r.get("confidence") is not None])
+    rows = np.array([(r["confidence"], float(r["correct"])) for r in records
+                     if r.get("confidence") is not None])
     if len(rows) == 0:
         return []
 
@@ -59,7 +61,8 @@ def calibration_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
     resampled = np.array(bootstrap_ci_rows(rows, summary, seed))
     low, high = np.quantile(resampled, [0.025, 0.975], axis=0)
     names = ["ece_10_bin", "selective_accuracy_area", *[f"selective_accuracy@{c}" for c in COVERAGES]]
-    return [Stat(n, float(v), float(lo), float(hi), len(rows)) for n, v, lo, hi in zip(names, point, low, high)]
+    return [Stat(name, float(value), float(lo), float(hi), len(rows))
+            for name, value, lo, hi in zip(names, point, low, high, strict=True)]
 
 
 def bootstrap_ci_rows(rows: np.ndarray, summary, seed: int, resamples: int = 1000) -> list[np.ndarray]:

@@ -8,7 +8,6 @@ from tony.core.spec import Spec
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.types import Instance
 
-
 _LOADED: dict[str, list[Instance]] = {}
 
 

