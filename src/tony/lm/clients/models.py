@@ -121,16 +121,18 @@ class OpenAICompatible(ModelSource):
     api_key_env: str | None = "OPENAI_API_KEY"
     endpoint: Literal["completions", "chat"] = "completions"
     max_concurrency: int = 4
+    timeout_s: float = 60.0
+    max_retries: int = 5
 
     def identity(self) -> str:
-        return f"openai:{self.base_url}:{self.model}"
+        return f"openai:{self.base_url.rstrip('/')}:{self.model}"
 
     def load(self) -> Client:
         from tony.lm.clients.openai_http import OpenAICompatibleClient
 
         return OpenAICompatibleClient(
             self.base_url, self.model, api_key_env=self.api_key_env, endpoint=self.endpoint,
-            max_concurrency=self.max_concurrency,
+            max_concurrency=self.max_concurrency, timeout_s=self.timeout_s, max_retries=self.max_retries,
         )
 
 

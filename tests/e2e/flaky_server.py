@@ -1,0 +1,63 @@
+"""A small OpenAI-compatible completions server that misbehaves on purpose.
+
+It answers every generation with the text "Paris" (so runs can complete), and is told how to fail:
+after `healthy_requests` good answers it answers `failure` ("500", "429", "garbage", "hang") forever.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FlakyServer:
+    def __init__(self, healthy_requests: int, failure: str, port: int = 0) -> None:
+        self.healthy_requests = healthy_requests
+        self.failure = failure
+        self.requests = 0
+        self.authorization: list[str] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.port = self._server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with server._lock:
+                    server.requests += 1
+                    healthy = server.requests <= server.healthy_requests
+                    server.authorization.append(self.headers.get("Authorization", ""))
+                if healthy:
+                    body = {"choices": [{"text": " Paris", "index": 0, "finish_reason": "stop"}],
+                            "usage": {"prompt_tokens": 9, "completion_tokens": 1, "total_tokens": 10}}
+                    return self._send(200, json.dumps(body).encode())
+                if server.failure == "hang":
+                    time.sleep(5)
+                    return self._send(200, b"{}")
+                if server.failure == "garbage":
+                    return self._send(200, b"{not json")
+                code = 429 if server.failure == "429" else 500
+                return self._send(code, b'{"error": {"message": "overloaded"}}')
+
+            def _send(self, code: int, body: bytes) -> None:
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
