@@ -213,11 +213,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(gguf: Path, threads: int) -> tuple[subprocess.Popen, str, float]:
+def start_server(gguf: Path, threads: int, n_ctx: int) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     cmd = [
         str(venv_python()), "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-        "--port", str(port), "--n_ctx", "2048", "--logits_all", "true", "--n_threads", str(threads),
+        "--port", str(port), "--n_ctx", str(n_ctx), "--logits_all", "true", "--n_threads", str(threads),
     ]  # fmt: skip
     print("+", shlex.join(cmd), flush=True)
     t0 = time.perf_counter()
@@ -377,6 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for torch (OMP_NUM_THREADS) and the llama.cpp server"
     )
+    parser.add_argument(
+        "--n-ctx",
+        type=int,
+        default=512,
+        help="llama.cpp server context (its log-prob pass covers n_ctx x vocab per request)",
+    )
     parser.add_argument("--extract-only", action="store_true", help="re-read finished runs, run nothing")
     args = parser.parse_args(argv)
 
@@ -394,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in args.backends:
         server, url, server_info = None, None, {}
         if backend == "gguf-server":
-            server, url, load_s = start_server(gguf, args.threads or os.cpu_count() or 1)
+            server, url, load_s = start_server(gguf, args.threads or os.cpu_count() or 1, args.n_ctx)
             server_info["server_load_s"] = load_s
         try:
             out_dir = run_lm_eval(backend, gguf, args.limit, args.batch_size, url, args.threads)

@@ -71,3 +71,14 @@ def test_multiple_choice_needs_options():
     adapter = SeparateAdapter(AdapterSpec(), PromptFormat())
     with pytest.raises(SpecError, match="method=generation"):
         adapter.requests(Instance("g", "2+2?", (Reference("4", (CORRECT_TAG,)),)), [], np.random.default_rng(0))
+
+
+def test_prompts_of_one_draw_share_their_prefix():
+    other = mc("r", "Capital of Spain?", ["Madrid", "Porto"], 0)
+    for adapter in (SeparateAdapter(AdapterSpec(), PromptFormat(instructions="Answer.")),
+                    JointAdapter(AdapterSpec(method="multiple_choice_joint"), PromptFormat(instructions="Answer."))):
+        first, _ = adapter.requests(QUESTION, [SHOT], np.random.default_rng(1))
+        second, _ = adapter.requests(other, [SHOT], np.random.default_rng(2))
+        assert first[0].shared_prefix == second[0].shared_prefix != ""
+        assert first[0].prompt.startswith(first[0].shared_prefix)
+        assert "Capital of Italy?" in first[0].shared_prefix and "France" not in first[0].shared_prefix

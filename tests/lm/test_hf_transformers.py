@@ -157,6 +157,24 @@ def test_batched_scoring_equals_unbatched(client: TransformersClient) -> None:
 
 
 @pytest.mark.slow
+def test_chunked_output_layer_and_full_forward_fallback_agree(
+    client: TransformersClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tony.lm.clients import hf_transformers
+
+    requests = [Request(prompt=p, continuations=opts) for p, opts in PROMPTS_AND_OPTIONS[:2]]
+    expected = [c.continuation_logprobs for c in client.complete(requests)]
+    monkeypatch.setattr(hf_transformers, "HEAD_CHUNK", 2)
+    assert [c.continuation_logprobs for c in client.complete(requests)] == [
+        pytest.approx(e, abs=1e-4) for e in expected
+    ]
+    monkeypatch.setattr(client, "_head_from_hidden", False)
+    assert [c.continuation_logprobs for c in client.complete(requests)] == [
+        pytest.approx(e, abs=1e-4) for e in expected
+    ]
+
+
+@pytest.mark.slow
 def test_scores_equal_a_plain_forward_pass(client: TransformersClient, torch) -> None:
     cases = [PROMPTS_AND_OPTIONS[1], PROMPTS_AND_OPTIONS[3]]
     answers = client.complete([Request(prompt=p, continuations=opts) for p, opts in cases])

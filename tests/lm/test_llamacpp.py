@@ -31,13 +31,18 @@ def reference_model():
     return llama_cpp.Llama(str(embedded_gguf_path()), n_ctx=512, logits_all=True, flash_attn=False, verbose=False)
 
 
-def reference_logprob(model, prompt: str, continuation: str) -> float:
-    """Evaluate prompt + continuation as one sequence and sum log-softmax at each continuation token."""
+def reference_logprob(model, prompt: str, continuation: str, split: int | None = None) -> float:
+    """Evaluate prompt + continuation as one sequence (in two evaluations when `split` is given:
+    tokens before it, then the rest) and sum log-softmax at each continuation token."""
     context = model.tokenize(prompt.encode(), add_bos=True)
     whole = model.tokenize((prompt + continuation).encode(), add_bos=True)
     assert whole[: len(context)] == context
     model.reset()
-    model.eval(whole)
+    if split:
+        model.eval(whole[:split])
+        model.eval(whole[split:])
+    else:
+        model.eval(whole)
     logits = np.asarray(model.scores[: len(whole)], dtype=np.float64)
     logsoftmax = logits - np.log(np.exp(logits - logits.max(1, keepdims=True)).sum(1, keepdims=True)) - logits.max(
         1, keepdims=True
@@ -85,3 +90,24 @@ def test_sampling_depends_only_on_the_seed(client):
 def test_a_prompt_longer_than_the_context_is_a_clear_error(client):
     with pytest.raises(ModelError, match="context"):
         client.complete([Request("word " * 5000, continuations=(" x",))])
+
+
+def test_a_shared_prefix_is_reused_without_changing_the_result(client, reference_model):
+    prefix = "Answer each question with the name of a city.\n\nQ: What is the capital of Italy?\nA: Rome\n\n"
+    first = Request(prefix + PROMPT, continuations=OPTIONS, shared_prefix=prefix)
+    second = Request(prefix + "Q: What is the capital of Spain?\nA:", continuations=(" Madrid", " Paris"),
+                     shared_prefix=prefix)
+    unrelated = Request("Hello", continuations=(" world",), shared_prefix="")
+    cold = client.complete([unrelated, second])[1]  # the prefix is decoded for this request
+    warm = client.complete([first, second])[1]  # the prefix is reused from the first request
+    assert warm.continuation_logprobs == cold.continuation_logprobs  # independent of what came before
+    assert warm.processed_tokens < warm.prompt_tokens + sum(warm.continuation_lengths)
+    # Independently: llama-cpp-python evaluating the prefix, then the rest, then reading log-softmax.
+    # (Against one-batch evaluation the numbers move by up to ~0.2 nats: llama.cpp's kernels depend
+    # on the batch size.)
+    split = len(reference_model.tokenize(prefix.encode(), add_bos=True))
+    expected = [reference_logprob(reference_model, second.prompt, o, split=split) for o in second.continuations]
+    assert warm.continuation_logprobs == pytest.approx(expected, abs=1e-3)
+    generated = client.complete([Request(second.prompt, max_tokens=4, shared_prefix=prefix),
+                                 Request(second.prompt, max_tokens=4)])
+    assert generated[0].text == generated[1].text

@@ -70,7 +70,9 @@ class LMTask:
     def labels(self) -> dict[str, Any]:
         adapter = self.spec.adapter
         shots = f",{adapter.num_train}-shot" if adapter.num_train else ""
-        return {"scenario": self.scenario.label(), "model": self.spec.model, "method": f"{adapter.method}{shots}"}
+        args = ",".join(f"{k}={v}" for k, v in self.spec.scenario_args.items())
+        scenario = f"{self.spec.scenario}:{args}" if args else self.spec.scenario
+        return {"scenario": scenario, "model": self.spec.model, "method": f"{adapter.method}{shots}"}
 
     def items(self) -> list[str]:
         test, pool = split_instances(self.scenario.cached_instances(), self.spec.adapter.num_train)

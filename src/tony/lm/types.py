@@ -67,6 +67,9 @@ class Request:
     """Texts to score as continuations of the prompt (log-probability of each)."""
     seed: int | None = None
     """Sampling seed; only meaningful (and only cached with) temperature > 0."""
+    shared_prefix: str = ""
+    """The leading part of `prompt` shared by the run's requests (instructions, few-shot examples);
+    a backend may evaluate it once and reuse it."""
 
     @property
     def is_scoring(self) -> bool:

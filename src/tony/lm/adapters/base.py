@@ -27,9 +27,11 @@ class PromptFormat(Spec):
     def block(self, text: str) -> str:
         return f"{self.input_prefix}{text}{self.output_prefix}"
 
-    def prompt(self, examples: list[str], question: str) -> str:
+    def prompt(self, examples: list[str], question: str) -> tuple[str, str]:
+        """(shared prefix, whole prompt): instructions and examples, then the question."""
         head = [self.instructions.strip()] if self.instructions.strip() else []
-        return self.example_separator.join([*head, *examples, question])
+        shared = "".join(part + self.example_separator for part in [*head, *examples])
+        return shared, shared + question
 
 
 class AdapterSpec(Spec):

@@ -14,8 +14,8 @@ from tony.lm.types import Completion, Instance, Request
 class GenerationAdapter(Adapter):
     def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
         shots = [f"{self.format.block(e.input)} {e.correct_outputs[0]}" for e in examples]
-        prompt = self.format.prompt(shots, self.format.block(instance.input))
-        request = Request(prompt=prompt, max_tokens=self.spec.max_tokens, stop=self.spec.stop)
+        shared, prompt = self.format.prompt(shots, self.format.block(instance.input))
+        request = Request(prompt=prompt, max_tokens=self.spec.max_tokens, stop=self.spec.stop, shared_prefix=shared)
         return [request], {}
 
     def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:

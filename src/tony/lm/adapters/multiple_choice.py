@@ -9,6 +9,7 @@ order used is kept in the record.
 from __future__ import annotations
 
 import string
+import zlib
 from typing import Any
 
 import numpy as np
@@ -51,8 +52,9 @@ class SeparateAdapter(_MultipleChoice):
 
     def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
         options = _options(instance)
-        prompt = self.format.prompt(self._shots(examples), self.format.block(instance.input))
-        return [Request(prompt=prompt, continuations=tuple(f" {o}" for o in options))], {"options": options}
+        shared, prompt = self.format.prompt(self._shots(examples), self.format.block(instance.input))
+        continuations = tuple(f" {o}" for o in options)
+        return [Request(prompt=prompt, continuations=continuations, shared_prefix=shared)], {"options": options}
 
     def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
         return self._verdict(instance, context["options"], list(completions[0].continuation_logprobs), {})
@@ -90,13 +92,15 @@ class JointAdapter(_MultipleChoice):
         shown = [options[i] for i in rng.permutation(len(options))]
         shots = []
         for example in examples:
+            # An example's order depends on the example alone, so every prompt of a draw shares its prefix.
+            example_rng = np.random.default_rng(zlib.crc32(example.id.encode("utf-8")))
             example_options = [r.output for r in example.references]
-            order = [example_options[i] for i in rng.permutation(len(example_options))]
+            order = [example_options[i] for i in example_rng.permutation(len(example_options))]
             answer = LETTERS[order.index(example.correct_outputs[0])]
             shots.append(f"{self._block(example.input, order)} {answer}")
-        prompt = self.format.prompt(shots, self._block(instance.input, shown))
+        shared, prompt = self.format.prompt(shots, self._block(instance.input, shown))
         letters = tuple(f" {LETTERS[i]}" for i in range(len(shown)))
-        return [Request(prompt=prompt, continuations=letters)], {"options": shown}
+        return [Request(prompt=prompt, continuations=letters, shared_prefix=shared)], {"options": shown}
 
     def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
         return self._verdict(instance, context["options"], list(completions[0].continuation_logprobs), {})

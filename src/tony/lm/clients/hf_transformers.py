@@ -23,7 +23,6 @@ import gc
 import hashlib
 import json
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,8 @@ __all__ = ["TransformersClient", "convert_gguf_to_folder", "folder_weights_hash"
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
 """Files of a model folder that count as weights for the folder's identity."""
+HEAD_CHUNK = 256
+"""Scored positions per output-layer call (256 x 262,144 float32 logits is 256 MiB)."""
 SOURCE_FILE = "tony-source.json"
 """Written by convert_gguf_to_folder beside the weights: which GGUF they came from."""
 _PATH_HELP = (
@@ -309,24 +310,18 @@ class TransformersClient:
         """
         torch, _ = _import_backend()
         ids = torch.tensor([self._encode("Hello world")], device=self.device)
+        decoder = self.model.get_decoder() if hasattr(self.model, "get_decoder") else None
+        if decoder is None or decoder is self.model or self.model.get_output_embeddings() is None:
+            return False
         with torch.inference_mode():
             full = self.model(input_ids=ids).logits[0, -1].float()
-            mine = self._logits_at(ids, torch.ones_like(ids), [0], [ids.shape[1] - 1])
-            if mine is None:
-                return False
-            return bool(torch.allclose(full, mine[0], atol=1e-3, rtol=1e-4))
+            hidden = decoder(input_ids=ids).last_hidden_state[0, -1:]
+            return bool(torch.allclose(full, self._head(hidden)[0], atol=1e-3, rtol=1e-4))
 
-    def _logits_at(self, ids: Any, mask: Any, rows: Sequence[int], cols: Sequence[int]) -> Any:
-        """Logits (float32) at the given (row, position) pairs, via the decoder and the output layer."""
+    def _head(self, hidden: Any) -> Any:
+        """Logits (float32) from final hidden states: the output layer, then any final soft-capping."""
         torch, _ = _import_backend()
-        decoder = self.model.get_decoder() if hasattr(self.model, "get_decoder") else None
-        head = self.model.get_output_embeddings()
-        if decoder is None or head is None or decoder is self.model:
-            return None
-        hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state
-        rows_t = torch.tensor(rows, device=hidden.device)
-        cols_t = torch.tensor(cols, device=hidden.device)
-        logits = head(hidden[rows_t, cols_t]).float()
+        logits = self.model.get_output_embeddings()(hidden).float()
         cap = getattr(self.model.config, "final_logit_softcapping", None)
         if cap:
             logits = torch.tanh(logits / cap) * cap
@@ -408,14 +403,28 @@ class TransformersClient:
             cols.extend(range(seq.first, seq.first + len(seq.targets)))
             targets.extend(seq.targets)
         ids, mask = ids.to(self.device), mask.to(self.device)
-        logits = self._logits_at(ids, mask, rows, cols) if self._head_from_hidden else None
-        if logits is None:
-            full = self.model(input_ids=ids, attention_mask=mask).logits
-            logits = full[torch.tensor(rows), torch.tensor(cols)].float()
-        target_t = torch.tensor(targets, device=logits.device)
-        token_lp = logits.gather(1, target_t[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
-        sums = torch.zeros(len(batch), dtype=torch.float64).index_add_(0, torch.tensor(rows), token_lp.double().cpu())
+        rows_t = torch.tensor(rows, device=self.device)
+        cols_t = torch.tensor(cols, device=self.device)
+        target_t = torch.tensor(targets, device=self.device)
+        if self._head_from_hidden:
+            hidden = self.model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state[rows_t, cols_t]
+            parts = []
+            for i in range(0, len(targets), HEAD_CHUNK):  # bounds the (positions x vocabulary) logits in memory
+                logits = self._head(hidden[i : i + HEAD_CHUNK])
+                parts.append(self._token_logprobs(logits, target_t[i : i + HEAD_CHUNK]))
+            token_lp = torch.cat(parts)
+        else:
+            logits = self.model(input_ids=ids, attention_mask=mask).logits[rows_t, cols_t].float()
+            token_lp = self._token_logprobs(logits, target_t)
+        sums = torch.zeros(len(batch), dtype=torch.float64).index_add_(0, rows_t.cpu(), token_lp.double().cpu())
         return sums.tolist()
+
+    @staticmethod
+    def _token_logprobs(logits: Any, targets: Any) -> Any:
+        """log softmax(logits)[target] per row, without materializing the whole log-softmax."""
+        import torch
+
+        return logits.gather(1, targets[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)
 
     # -- generation ---------------------------------------------------------------------------------
 

@@ -4,6 +4,12 @@ A scoring request is one decode call: the prompt's tokens belong to every
 continuation's sequence in one unified KV cache, each continuation's tokens
 follow under its own sequence id, and logits are computed only at the
 positions that are scored. The log-softmax is done in float32 numpy.
+
+A request's `shared_prefix` (instructions and few-shot examples, the same for
+every instance of a run) is decoded on its own once and its KV copied into the
+sequences of every later request with the same prefix. It is always decoded
+on its own, reused or not, so a score depends only on the request, never on
+what was evaluated before it.
 (llama-cpp-python's OpenAI-style `logprobs` is about 100x slower with this
 model's 262,144-token vocabulary.) See ../shared/notes/multiple-choice-scoring.md.
 """
@@ -22,6 +28,8 @@ from tony.lm.types import Completion, Request
 
 DEFAULT_CONTEXT = 4096
 MAX_SEQUENCES = 64
+PREFIX_SEQ = MAX_SEQUENCES - 1
+"""Holds the KV of the last shared prefix (instructions, few-shot examples); options use the others."""
 
 
 class LlamaCppClient:
@@ -68,6 +76,7 @@ class LlamaCppClient:
         self._batch = llama_cpp.llama_batch_init(n_ctx, 0, MAX_SEQUENCES)
         self._n_vocab = self._model.n_vocab()
         self._add_bos = self._model.add_bos_token()
+        self._prefix: list[int] = []  # tokens whose KV sequence PREFIX_SEQ holds
 
     # ------------------------------------------------------------------
     def complete(self, requests: list[Request]) -> list[Completion]:
@@ -91,10 +100,11 @@ class LlamaCppClient:
         if not prompt:
             raise ModelError("cannot score a continuation of an empty prompt with a model that adds no BOS token")
         logprobs: list[float] = []
-        processed = 0
+        shared = self._shared_length(request, prompt)
+        processed = self._load_prefix(prompt[:shared])
         for group in self._groups(len(prompt), options):
-            logprobs.extend(self._score_group(prompt, [options[i] for i in group]))
-            processed += len(prompt) + sum(len(options[i]) for i in group)
+            logprobs.extend(self._score_group(prompt, shared, [options[i] for i in group]))
+            processed += len(prompt) - shared + sum(len(options[i]) for i in group)
         lengths = tuple(len(o) for o in options)
         return Completion(
             continuation_logprobs=tuple(logprobs),
@@ -123,23 +133,24 @@ class LlamaCppClient:
         groups: list[list[int]] = [[]]
         used = prompt_len
         for i, option in enumerate(options):
-            if groups[-1] and (used + len(option) > self.n_ctx or len(groups[-1]) == MAX_SEQUENCES):
+            if groups[-1] and (used + len(option) > self.n_ctx or len(groups[-1]) == PREFIX_SEQ):
                 groups.append([])
                 used = prompt_len
             groups[-1].append(i)
             used += len(option)
         return groups
 
-    def _score_group(self, prompt: list[int], options: list[list[int]]) -> list[float]:
+    def _score_group(self, prompt: list[int], shared: int, options: list[list[int]]) -> list[float]:
         batch = self._batch
         n = 0
         all_seqs = range(len(options))
+        self._copy_prefix(all_seqs, shared)
         # Rows whose logits we need, and for each the token they must predict.
         wanted_rows: list[int] = []
         targets: list[int] = []
         owner: list[int] = []
-        for pos, token in enumerate(prompt):
-            self._put(n, token, pos, all_seqs, logits=pos == len(prompt) - 1)
+        for pos in range(shared, len(prompt)):
+            self._put(n, prompt[pos], pos, all_seqs, logits=pos == len(prompt) - 1)
             n += 1
         prompt_last = n - 1
         for seq, option in enumerate(options):
@@ -155,7 +166,7 @@ class LlamaCppClient:
         batch.n_tokens = n
         self._decode()
         scores = self._token_logprobs(wanted_rows, targets)
-        self._lib.llama_memory_clear(self._ctx.memory, True)
+        self._drop(all_seqs)
         totals = np.zeros(len(options), dtype=np.float64)
         np.add.at(totals, np.asarray(owner), scores)
         return totals.tolist()
@@ -170,11 +181,14 @@ class LlamaCppClient:
                 f"{self.n_ctx}; shorten the prompt or raise n_ctx"
             )
         rng = np.random.default_rng(request.seed) if request.temperature > 0 else None
-        for pos, token in enumerate(prompt):
-            self._put(pos, token, pos, (0,), logits=pos == len(prompt) - 1)
-        self._batch.n_tokens = len(prompt)
+        shared = self._shared_length(request, prompt)
+        processed = self._load_prefix(prompt[:shared]) + len(prompt) - shared
+        self._copy_prefix((0,), shared)
+        for row, pos in enumerate(range(shared, len(prompt))):
+            self._put(row, prompt[pos], pos, (0,), logits=pos == len(prompt) - 1)
+        self._batch.n_tokens = len(prompt) - shared
         self._decode()
-        row = len(prompt) - 1
+        row = len(prompt) - shared - 1
         tokens: list[int] = []
         logprobs: list[float] = []
         raw = b""
@@ -196,16 +210,51 @@ class LlamaCppClient:
             self._batch.n_tokens = 1
             self._decode()
             row = 0
-        self._lib.llama_memory_clear(self._ctx.memory, True)
+        self._drop((0,))
         return Completion(
             text=text,
             tokens=tuple(self._piece(t).decode("utf-8", errors="replace") for t in tokens),
             logprobs=tuple(logprobs),
             prompt_tokens=len(prompt),
             completion_tokens=len(tokens),
-            processed_tokens=len(prompt) + max(len(tokens) - 1, 0),
+            processed_tokens=processed + max(len(tokens) - 1, 0),
             wall_s=time.perf_counter() - start,
         )
+
+    # the shared prefix -----------------------------------------------------
+    def _shared_length(self, request: Request, prompt: list[int]) -> int:
+        """Tokens of `prompt` that belong to its shared prefix (at least one prompt token is left over)."""
+        if not request.shared_prefix:
+            return 0
+        head = self.tokenize(request.shared_prefix, add_bos=self._add_bos)
+        common = 0
+        for a, b in zip(head, prompt, strict=False):
+            if a != b:
+                break
+            common += 1
+        return min(common, len(prompt) - 1)
+
+    def _load_prefix(self, tokens: list[int]) -> int:
+        """Make sequence PREFIX_SEQ hold exactly `tokens`, decoded on their own; returns tokens decoded."""
+        if tokens == self._prefix:
+            return 0
+        self._lib.llama_memory_seq_rm(self._ctx.memory, PREFIX_SEQ, -1, -1)
+        self._prefix = []
+        for pos, token in enumerate(tokens):
+            self._put(pos, token, pos, (PREFIX_SEQ,), logits=False)
+        if tokens:
+            self._batch.n_tokens = len(tokens)
+            self._decode()
+        self._prefix = list(tokens)
+        return len(tokens)
+
+    def _copy_prefix(self, seqs, shared: int) -> None:
+        for seq in seqs if shared else ():
+            self._lib.llama_memory_seq_cp(self._ctx.memory, PREFIX_SEQ, seq, 0, shared)
+
+    def _drop(self, seqs) -> None:
+        for seq in seqs:
+            self._lib.llama_memory_seq_rm(self._ctx.memory, seq, -1, -1)
 
     # low-level helpers -----------------------------------------------------
     def _put(self, i: int, token: int, pos: int, seqs, *, logits: bool) -> None:
@@ -222,6 +271,7 @@ class LlamaCppClient:
         code = self._lib.llama_decode(self._ctx.ctx, self._batch)
         if code != 0:
             self._lib.llama_memory_clear(self._ctx.memory, True)
+            self._prefix = []
             raise ModelError(f"llama.cpp decode failed with code {code} (batch of {self._batch.n_tokens} tokens)")
 
     def _logits_row(self, batch_row: int) -> np.ndarray:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from tony.core.spec import Spec
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.types import Instance
@@ -34,10 +32,3 @@ class Scenario(Spec):
     def prompt_format(self) -> PromptFormat:
         """How this scenario's instances are written into prompts (standard Q:/A: unless the source says)."""
         return PromptFormat()
-
-    def label(self) -> str:
-        """A short name for tables: the scenario name and its non-default arguments."""
-        args = ",".join(f"{k}={v}" for k, v in self.model_dump(exclude_defaults=True).items())
-        return f"{self.registry_name}:{args}" if args else self.registry_name
-
-    registry_name: ClassVar[str] = "scenario"

@@ -14,7 +14,7 @@ import importlib.util
 import json
 import os
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from tony.core.errors import DataError
 from tony.lm.adapters.base import PromptFormat
@@ -41,8 +41,6 @@ def benchmark_tasks_dir() -> Path:
 
 class BigBenchScenario(Scenario):
     """Any BIG-bench JSON task."""
-
-    registry_name: ClassVar[str] = "bigbench"
 
     task: str
     """Task folder name, e.g. strategyqa."""
