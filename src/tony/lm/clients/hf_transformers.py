@@ -451,7 +451,8 @@ class TransformersClient:
         stops = [s for s in request.stop if s]
         criteria = transformers.StoppingCriteriaList([_StopStrings(self.tokenizer, len(prompt_ids), stops)])
         ids = torch.tensor([prompt_ids], device=self.device)
-        devices = [torch.device(self.device)] if torch.device(self.device).type == "cuda" else []
+        device = torch.device(self.device)
+        devices = [device.index or 0] if device.type == "cuda" else []  # the RNGs fork_rng saves and restores
         with torch.inference_mode(), torch.random.fork_rng(devices=devices):
             torch.manual_seed(request.seed if request.seed is not None else 0)
             out = self.model.generate(
