@@ -34,7 +34,7 @@ TASK_JSONL = WORK / "lm-eval-tasks" / "truthful_qa_mc.jsonl"
 # tony backend -> the lm-eval backends it is compared with
 PAIRS = {
     "transformers-folder": ["hf-folder"],
-    "llamacpp": ["gguf-server", "hf-gguf"],
+    "llamacpp": ["hf-folder", "hf-gguf"],
 }
 
 

@@ -407,9 +407,12 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if server is not None:
                 server.terminate()
-                _, _, usage = os.wait4(server.pid, 0)  # this child's own peak memory (kB on Linux)
+                try:
+                    _, _, usage = os.wait4(server.pid, 0)  # this child's own peak memory (kB on Linux)
+                    server_info["server_peak_rss_mb"] = usage.ru_maxrss / 1024
+                except ChildProcessError:  # already reaped
+                    pass
                 server.returncode = -15
-                server_info["server_peak_rss_mb"] = usage.ru_maxrss / 1024
         if server_info:
             run = json.loads((out_dir / "run.json").read_text()) | server_info
             (out_dir / "run.json").write_text(json.dumps(run, indent=1) + "\n")

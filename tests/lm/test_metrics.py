@@ -45,3 +45,17 @@ def test_selective_accuracy_ranks_by_confidence():
     assert at[0] == 1.0 and at[4] == 1.0 and at[9] == 0.5
     prefix = np.cumsum(correct) / np.arange(1, 11)
     assert area == pytest.approx(prefix.mean())
+
+
+def test_vectorised_calibration_summary_equals_the_definitions():
+    from tony.lm.metrics.aggregate import _calibration_summary
+
+    rng = np.random.default_rng(3)
+    confidence = rng.uniform(0, 1, size=(5, 37))
+    correct = (rng.uniform(0, 1, size=(5, 37)) < confidence).astype(float)
+    summary = _calibration_summary(confidence, correct)
+    for row in range(5):
+        at, area = selective_accuracy(confidence[row], correct[row])
+        assert summary[row, 0] == pytest.approx(expected_calibration_error(confidence[row], correct[row]))
+        assert summary[row, 1] == pytest.approx(area)
+        assert summary[row, 2:] == pytest.approx(at)

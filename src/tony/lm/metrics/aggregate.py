@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from tony.core.stats import Stat, bootstrap_ci, mean_stat, spread_over_draws
-from tony.lm.metrics.calibration import COVERAGES, expected_calibration_error, selective_accuracy
+from tony.lm.metrics.calibration import COVERAGES
 
 
 def lm_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
@@ -52,23 +52,26 @@ def calibration_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
                      if r.get("confidence") is not None])
     if len(rows) == 0:
         return []
-
-    def summary(sample: np.ndarray) -> np.ndarray:
-        at, area = selective_accuracy(sample[:, 0], sample[:, 1])
-        return np.array([expected_calibration_error(sample[:, 0], sample[:, 1]), area, *at])
-
-    point = summary(rows)
-    resampled = np.array(bootstrap_ci_rows(rows, summary, seed))
+    point = _calibration_summary(rows[None, :, 0], rows[None, :, 1])[0]
+    index = np.random.default_rng(seed).integers(0, len(rows), size=(1000, len(rows)))
+    resampled = _calibration_summary(rows[index, 0], rows[index, 1])
     low, high = np.quantile(resampled, [0.025, 0.975], axis=0)
     names = ["ece_10_bin", "selective_accuracy_area", *[f"selective_accuracy@{c}" for c in COVERAGES]]
     return [Stat(name, float(value), float(lo), float(hi), len(rows))
             for name, value, lo, hi in zip(names, point, low, high, strict=True)]
 
 
-def bootstrap_ci_rows(rows: np.ndarray, summary, seed: int, resamples: int = 1000) -> list[np.ndarray]:
-    """`summary` of each bootstrap resample of `rows` (for statistics that are not means)."""
-    rng = np.random.default_rng(seed)
-    return [summary(rows[rng.integers(0, len(rows), len(rows))]) for _ in range(resamples)]
+def _calibration_summary(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> np.ndarray:
+    """(samples, n) arrays -> (samples, 2 + len(COVERAGES)): ECE, selective-accuracy area, accuracy at
+    each coverage. The same definitions as tony.lm.metrics.calibration, for many samples at once."""
+    samples, n = confidence.shape
+    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1) + bins * np.arange(samples)[:, None]
+    gap = np.bincount(which.ravel(), (correct - confidence).ravel(), minlength=samples * bins)
+    ece = np.abs(gap.reshape(samples, bins)).sum(axis=1) / n
+    order = np.argsort(-confidence, axis=1, kind="stable")
+    prefix = np.cumsum(np.take_along_axis(correct, order, axis=1), axis=1) / np.arange(1, n + 1)
+    at = prefix[:, [max(int(round(c * n)), 1) - 1 for c in COVERAGES]]
+    return np.column_stack([ece, prefix.mean(axis=1), at])
 
 
 def efficiency_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:

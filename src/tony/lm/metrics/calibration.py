@@ -28,12 +28,3 @@ def selective_accuracy(confidence: np.ndarray, correct: np.ndarray) -> tuple[lis
     prefix_accuracy = np.cumsum(ranked) / np.arange(1, len(ranked) + 1)
     at = [float(prefix_accuracy[max(int(round(c * len(ranked))), 1) - 1]) for c in COVERAGES]
     return at, float(prefix_accuracy.mean())
-
-
-def ece_statistic(rows: np.ndarray) -> np.ndarray:
-    """Vectorised ECE over bootstrap resamples: rows is (resamples, n, 2) of (confidence, correct)."""
-    return np.array([expected_calibration_error(r[:, 0], r[:, 1]) for r in rows])
-
-
-def selective_auc_statistic(rows: np.ndarray) -> np.ndarray:
-    return np.array([selective_accuracy(r[:, 0], r[:, 1])[1] for r in rows])
