@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 from pydantic import Field
 
+from tony.lm.adapters.base import PromptFormat
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import CORRECT_TAG, Instance, Reference
 
@@ -62,6 +63,10 @@ class PatternInductionScenario(Scenario):
     """Example lines shown before the query."""
     pattern_length: int = Field(default=3, ge=2, le=len(VOCABULARY))
     """Symbols in each sequence (all distinct)."""
+
+    def prompt_format(self) -> PromptFormat:
+        """The prompt already ends in "->": the answer follows it directly, with no Q:/A: around it."""
+        return PromptFormat(input_prefix="", output_prefix="")
 
     def default_method(self) -> str:
         return "generation"
