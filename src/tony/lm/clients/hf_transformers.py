@@ -11,16 +11,12 @@ log-softmax is computed at those positions alone.
 Generation requests are greedy (temperature 0) or sampled with the request's seed, one
 request at a time, cut at the first stop string.
 
-Identity: ``"transformers:" + sha256 of the GGUF file`` for a GGUF; for a model folder,
-``"transformers:" + sha256`` of a JSON listing the folder's weight files (names and sizes) and
-the sha256 of its ``config.json``. A dtype other than float32 is appended (``:bfloat16``), as
-it changes the numbers.
+Identity and path resolution: see ``hf_weights``.
 """
 
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -28,53 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from tony.core.errors import ModelError
+from tony.lm.clients.hf_weights import resolve_model_path, weights_identity
+from tony.lm.clients.models import file_digest
 from tony.lm.types import Completion, Request
 
-__all__ = ["TransformersClient", "convert_gguf_to_folder", "folder_weights_hash", "sha256_file", "weights_identity"]
+__all__ = ["TransformersClient", "convert_gguf_to_folder", "weights_identity"]
 
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
-"""Files of a model folder that count as weights for the folder's identity."""
 HEAD_CHUNK = 256
 """Scored positions per output-layer call (256 x 262,144 float32 logits is 256 MiB)."""
 SOURCE_FILE = "tony-source.json"
 """Written by convert_gguf_to_folder beside the weights: which GGUF they came from."""
-_PATH_HELP = (
-    "pass a folder saved by convert_gguf_to_folder / save_pretrained, a .gguf file, "
-    "or a folder together with gguf_file=NAME"
-)
 
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    """The hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def folder_weights_hash(folder: str | Path) -> str:
-    """sha256 over the weight files' names and sizes and the sha256 of config.json.
-
-    Cheap (no weight bytes are read); a re-saved or re-converted folder gets a new hash
-    because config.json records the transformers version and dtype.
-    """
-    folder = Path(folder)
-    weights = sorted(
-        [p.name, p.stat().st_size]
-        for p in folder.iterdir()
-        if p.is_file() and (p.name.endswith(WEIGHT_SUFFIXES) or p.name.endswith(".index.json"))
-    )
-    config = folder / "config.json"
-    payload = {"config_sha256": sha256_file(config) if config.exists() else None, "weights": weights}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def weights_identity(path: str | Path, *, gguf_file: str | None = None, dtype: str = "float32") -> str:
-    """The client's identity for these weights, without loading them (see the module docstring)."""
-    folder, gguf_name = _resolve(path, gguf_file)
-    weights_hash = sha256_file(folder / gguf_name) if gguf_name else folder_weights_hash(folder)
-    return "transformers:" + weights_hash + ("" if dtype == "float32" else f":{dtype}")
 
 
 def _import_backend() -> tuple[Any, Any]:
@@ -86,24 +46,6 @@ def _import_backend() -> tuple[Any, Any]:
             f"the transformers client needs torch and transformers ({error.name} is missing): pip install 'tony[hf]'"
         ) from error
     return torch, transformers
-
-
-def _resolve(path: str | Path, gguf_file: str | None) -> tuple[Path, str | None]:
-    """(folder, gguf file name or None) for a folder, a folder + gguf_file, or a .gguf path."""
-    p = Path(path).expanduser()
-    if gguf_file is None and p.suffix.lower() == ".gguf":
-        if not p.is_file():
-            raise ModelError(f"GGUF file not found: {p}; {_PATH_HELP}")
-        return p.parent, p.name
-    if not p.is_dir():
-        raise ModelError(f"model path not found: {p}; {_PATH_HELP}")
-    if gguf_file is not None:
-        if not (p / gguf_file).is_file():
-            raise ModelError(f"GGUF file {gguf_file!r} not found in {p}; {_PATH_HELP}")
-        return p, gguf_file
-    if not (p / "config.json").is_file():
-        raise ModelError(f"{p} is not a transformers model folder (no config.json); {_PATH_HELP}")
-    return p, None
 
 
 def _dtype_kwarg(transformers: Any, torch_dtype: Any) -> dict[str, Any]:
@@ -141,7 +83,7 @@ def convert_gguf_to_folder(gguf_path: str | Path, out_dir: str | Path, *, overwr
     if not gguf.is_file():
         raise ModelError(f"GGUF file not found: {gguf}; pass the path of a .gguf file")
     out = Path(out_dir).expanduser()
-    digest = sha256_file(gguf)
+    digest = file_digest(gguf)
     source = out / SOURCE_FILE
     if not overwrite and (out / "config.json").is_file() and source.is_file():
         if json.loads(source.read_text()).get("gguf_sha256") == digest:
@@ -227,7 +169,7 @@ class TransformersClient:
         """
         if batch_size < 1:
             raise ModelError(f"batch_size must be at least 1, got {batch_size}")
-        folder, gguf_name = _resolve(path, gguf_file)
+        folder, gguf_name = resolve_model_path(path, gguf_file)
         self.batch_size = batch_size
         self.device = device
         self.dtype = dtype

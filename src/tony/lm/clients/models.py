@@ -88,7 +88,7 @@ class TransformersModel(ModelSource):
     batch_size: int = 8
 
     def identity(self) -> str:
-        from tony.lm.clients.hf_transformers import weights_identity
+        from tony.lm.clients.hf_weights import weights_identity
 
         return weights_identity(self.path, gguf_file=self.gguf_file)
 
