@@ -9,7 +9,8 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install_bigbench.py
+$(STAMP): pyproject.toml scripts/install_bigbench.py scripts/system_packages.sh
+	scripts/system_packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[lm,hf,dev]'

@@ -175,3 +175,19 @@ def store(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     opened = Store(store_url)
     yield opened
     opened.close()
+
+
+REQUIRE_SYSTEM_PACKAGES = "TONY_REQUIRE_SYSTEM_PACKAGES"
+"""Set (as .ci/run does, after installing them) to fail, not skip, tests that need these packages."""
+SYSTEM_PACKAGE_WORDS = ("wordnet", "chromium", "playwright")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get(REQUIRE_SYSTEM_PACKAGES):
+        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr).lower()
+        if any(word in reason for word in SYSTEM_PACKAGE_WORDS):
+            report.outcome = "failed"
+            report.longrepr = f"skipped where it must run ({REQUIRE_SYSTEM_PACKAGES} is set): {reason}"

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tony.core.errors import SpecError
 from tony.core.executors import RunnableSpec, run_local
 from tony.core.runner import RunResult
-from tony.core.stats import PairedComparison, compare_paired
 from tony.core.store import Store
+
+if TYPE_CHECKING:
+    from tony.report import BuiltSite, SiteServer
 
 RESULT_FIELDS = ("run", "scenario", "model", "method", "metric", "split", "subgroup", "value", "ci_low", "ci_high", "n")
 
@@ -31,14 +33,17 @@ def run(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1
 def results(store: str | None = None, *, run_ids: list[str] | None = None, everything: bool = False) -> list[dict]:
     """Stat rows: run, scenario, model, method, metric, split, subgroup, value, ci_low, ci_high, n.
 
-    Without `everything`, only whole-run rows and the spread across few-shot draws (no per-draw,
-    per-subgroup or per-coverage rows).
+    Without `everything`, only whole-run rows (with the robustness and fairness worst cases) and the
+    spread across few-shot draws: no per-draw, per-subgroup, per-perturbation, per-coverage or
+    baseline rows.
     """
     opened = Store(store)
     ids = [opened.find_run(r)["run_id"] for r in run_ids] if run_ids else None
     rows = []
     for row in opened.stats(ids):
-        if not everything and (row["split"] not in ("", "draws") or row["subgroup"] or "@" in row["name"]):
+        where = row["name"].partition("@")[2]
+        if not everything and (row["split"] not in ("", "draws") or row["subgroup"]
+                               or where not in ("", "robustness", "fairness")):
             continue
         labels = row["labels"]
         rows.append({
@@ -50,24 +55,60 @@ def results(store: str | None = None, *, run_ids: list[str] | None = None, every
     return rows
 
 
-def compare(run_a: str, run_b: str, store: str | None = None, *, metrics: list[str] | None = None) -> list[
-    PairedComparison
+def compare(run_a: str, run_b: str, store: str | None = None, *, metrics: list[str] | None = None) -> dict[
+    str, list
 ]:
-    """Paired comparison of two runs on the instances they share (paired bootstrap; McNemar for 0/1 metrics)."""
+    """Run A against run B, every metric family: {"paired": [PairedComparison], "unpaired": [StatComparison]}.
+
+    Per-instance metrics are paired over the instances both runs share (paired bootstrap; McNemar
+    for 0/1 metrics); whole-run stats (calibration, bias, toxicity, ...) are set side by side with
+    their intervals. ``metrics`` limits the paired part to those names.
+    """
+    from tony.lm.compare import compare_records, compare_stats
+
     opened = Store(store)
     a, b = opened.find_run(run_a), opened.find_run(run_b)
-    records_a = {r["item_id"]: r for r in opened.records(a["run_id"])}
-    records_b = {r["item_id"]: r for r in opened.records(b["run_id"])}
-    shared = sorted(set(records_a) & set(records_b))
-    if not shared:
-        raise SpecError(f"runs {run_a} and {run_b} share no instances: compare runs of the same scenario and seed")
-    names = metrics or sorted(set.intersection(*(set(records_a[i]["stats"]) & set(records_b[i]["stats"])
-                                                  for i in shared)))
-    comparisons = []
-    for name in names:
-        pairs = [(records_a[i]["stats"][name], records_b[i]["stats"][name]) for i in shared
-                 if name in records_a[i]["stats"] and name in records_b[i]["stats"]]
-        if not pairs:
-            raise SpecError(f"metric '{name}' is not in both runs; they have {sorted(names)}")
-        comparisons.append(compare_paired(name, [p[0] for p in pairs], [p[1] for p in pairs], seed=0))
-    return comparisons
+    paired = compare_records(opened.records(a["run_id"]), opened.records(b["run_id"]), metrics)
+    if not paired:
+        raise SpecError(f"runs {run_a} and {run_b} share no instances or metrics: compare runs of the same "
+                        "scenario and seed (and check --metric against `tony results`)")
+    unpaired = [] if metrics else compare_stats(
+        opened.stats([a["run_id"]]), opened.stats([b["run_id"]]), skip={c.metric for c in paired}
+    )
+    return {"paired": paired, "unpaired": unpaired}
+
+
+def report(store: str | None = None, out: str | None = None, *, workers: int | None = None) -> BuiltSite:
+    """Build the results site (leaderboard, run pages, per-instance drill-down) of `store` in `out`
+    (default ./tony-results/site); returns a `tony.report.BuiltSite`. Page work runs in `workers`
+    processes (default one per CPU)."""
+    from pathlib import Path
+
+    from tony.core.errors import ReportError
+    from tony.core.store import DEFAULT_STORE_DIR
+    from tony.report import DEFAULT_SITE_DIR, build_site
+
+    if not (store and "://" in store) and not (Path(store or DEFAULT_STORE_DIR) / "tony.sqlite").is_file():
+        raise ReportError(f"no results store in {store or DEFAULT_STORE_DIR}: `tony run ...` creates one "
+                          "(or give --store)")
+    opened = Store(store)
+    if not opened.runs():
+        raise ReportError(f"no runs in {opened.describe()} yet: `tony run ...` stores some, then `tony report`")
+    return build_site(opened, out or DEFAULT_SITE_DIR, workers=workers)
+
+
+def serve(out: str | None = None, *, port: int = 8765) -> SiteServer:
+    """A `tony.report.SiteServer` for the site built in `out` (default ./tony-results/site), bound to
+    127.0.0.1:`port` (0: any free port); call its serve_forever()."""
+    from pathlib import Path
+
+    from tony.core.errors import ReportError
+    from tony.report import DEFAULT_SITE_DIR, SiteServer
+
+    site = Path(out or DEFAULT_SITE_DIR)
+    if not (site / "index.html").is_file():
+        raise ReportError(f"no site in {site}: `tony report` builds one (or give --out)")
+    try:
+        return SiteServer(site, port)
+    except OSError as err:
+        raise ReportError(f"cannot serve on 127.0.0.1:{port} ({err.strerror}): choose another --port") from None

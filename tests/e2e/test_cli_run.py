@@ -43,7 +43,7 @@ def test_run_results_and_compare(store_dir):
     # Paired comparison of the two methods on the same 24 questions.
     run_a, run_b = accuracy[0]["run"], accuracy[1]["run"]
     compared = json.loads(tony("compare", run_a, run_b, "--store", store_dir, "--format", "json",
-                               "--metric", "accuracy", check=True).stdout)[0]
+                               "--metric", "accuracy", check=True).stdout)["paired"][0]
     assert compared["n"] == 24 and compared["mcnemar_p"] is not None
     # CSV has the same rows; a rerun is answered from the store.
     csv_lines = tony("results", "--store", store_dir, "--format", "csv", check=True).stdout.strip().splitlines()
@@ -97,3 +97,32 @@ def test_two_processes_write_one_store_at_once(store_dir):
     assert stored(store_dir, "select count(*), count(distinct run_id || item_id) from records") == [(48, 48)]
     assert stored(store_dir, "select status from runs") == [("complete",), ("complete",)]
     assert stored(store_dir, "pragma integrity_check") == [("ok",)]
+
+
+def test_perturbed_run_stores_variants_and_reuses_cached_requests(store_dir):
+    tony("run", SEPARATE, "--store", store_dir, check=True)
+    entry = f"{SEPARATE},perturbations=lowercase+gender,max_perturbed=8"
+    done = tony("run", entry, "--store", store_dir, check=True)
+    assert "accuracy@robustness" in done.stdout and "accuracy@fairness" in done.stdout
+    payloads = [json.loads(p) for (p,) in stored(
+        store_dir, "select r.payload from records r join runs u on u.run_id = r.run_id where u.spec like '%lowercase%'")]
+    assert len(payloads) == 24 + 2 * 8
+    originals = {(p["draw"], p["instance"]["id"]): p for p in payloads if not p["perturbation"]}
+    lowered = [p for p in payloads if p["perturbation"] and p["perturbation"]["label"] == "lowercase"]
+    assert len(originals) == 24 and len(lowered) == 8
+    for variant in lowered:
+        original = originals[(variant["draw"], variant["instance"]["id"])]
+        assert variant["instance"]["input"] == original["instance"]["input"].lower()
+        assert variant["exchanges"][0]["request"]["prompt"].endswith(variant["instance"]["input"] + "\nA:")
+    # The plain run answered the originals already: the perturbed run took them from the cache.
+    assert all(e["completion"]["cached"] for p in originals.values() for e in p["exchanges"])
+    # The questions have no gendered words: the gender variants ask exactly what the originals asked.
+    gendered = [p for p in payloads if p["perturbation"] and p["perturbation"]["name"] == "gender"]
+    assert all(g["exchanges"][0]["request"] == originals[(g["draw"], g["instance"]["id"])]["exchanges"][0]["request"]
+               for g in gendered)
+    (run_id,) = stored(store_dir, "select run_id from runs where spec like '%lowercase%'")[0]
+    rows = {(r["metric"], r["split"]): r for r in results_json(store_dir, "--all", "--run", run_id[:12])}
+    assert rows["accuracy@robustness:lowercase", ""]["n"] == 8
+    worst, same_eight = rows["accuracy@robustness", ""], rows["accuracy@robustness:unperturbed", ""]
+    assert worst["n"] == same_eight["n"] == 8 and worst["value"] <= same_eight["value"]
+    assert rows["accuracy", "baseline:chance"]["value"] == pytest.approx(0.25)

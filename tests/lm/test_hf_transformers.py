@@ -83,13 +83,14 @@ def client(folder: Path):
     c.close()
 
 
-def score(client: TransformersClient, requests: list[Request], batch_size: int):
-    old = client.batch_size
-    client.batch_size = batch_size
+def score(client: TransformersClient, requests: list[Request], batch_size: int, share_prompt: bool = False):
+    """Options fed whole in batches of `batch_size` (or, with share_prompt, after one pass over the prompt)."""
+    old = client.batch_size, client.share_prompt
+    client.batch_size, client.share_prompt = batch_size, share_prompt
     try:
         return client.complete(requests)
     finally:
-        client.batch_size = old
+        client.batch_size, client.share_prompt = old
 
 
 def reference_logprob(client: TransformersClient, torch, prompt: str, continuation: str) -> tuple[float, int]:
@@ -132,8 +133,22 @@ def test_paris_beats_banana(client: TransformersClient) -> None:
     assert answer.continuation_lengths == (1, 1)
     assert answer.prompt_tokens == 6  # <bos> The capital of France is
     assert answer.completion_tokens == 2
-    assert answer.processed_tokens == 2 * (6 + 1 - 1)
+    assert answer.processed_tokens == 6  # the prompt once; a one-token option needs no more
     assert answer.wall_s > 0
+    (whole,) = score(client, [Request(prompt="The capital of France is", continuations=(" Paris", " banana"))], 8)
+    assert whole.processed_tokens == 2 * (6 + 1 - 1)
+
+
+@pytest.mark.slow
+def test_sharing_the_prompt_gives_the_scores_of_whole_sequences(client: TransformersClient) -> None:
+    requests = [Request(prompt=p, continuations=opts) for p, opts in PROMPTS_AND_OPTIONS]
+    shared = score(client, requests, 8, share_prompt=True)
+    whole = score(client, requests, 8)
+    for s, w in zip(shared, whole, strict=True):
+        assert s.continuation_logprobs == pytest.approx(w.continuation_logprobs, abs=1e-4)
+        assert (s.continuation_lengths, s.prompt_tokens) == (w.continuation_lengths, w.prompt_tokens)
+        assert s.processed_tokens == s.prompt_tokens + sum(max(n - 1, 0) for n in s.continuation_lengths)
+        assert s.processed_tokens < w.processed_tokens
 
 
 @pytest.mark.slow
@@ -222,3 +237,20 @@ def test_sampling_follows_the_seed(client: TransformersClient) -> None:
 
     assert sample(1) == sample(1)
     assert len({sample(1), sample(2), sample(3)}) > 1
+
+
+@pytest.mark.slow
+def test_plain_fast_tokenizer_encodes_as_autotokenizer(client: TransformersClient, folder: Path) -> None:
+    import transformers
+
+    assert type(client.tokenizer) is transformers.PreTrainedTokenizerFast  # the fast path was taken
+    auto = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    texts = ["Hello world", "Q: What is 2+2?\nA: 4", "  two leading spaces", "<bos>already", "tab\tand émoji 🎉 ", ""]
+    for text in texts:
+        for special in (True, False):
+            assert client.tokenizer.encode(text, add_special_tokens=special) == auto.encode(
+                text, add_special_tokens=special)
+    ids = auto.encode("Q: hi<eos> there")
+    assert client.tokenizer.decode(ids, skip_special_tokens=True) == auto.decode(ids, skip_special_tokens=True)
+    assert (client.tokenizer.bos_token_id, client.tokenizer.eos_token_id, client.tokenizer.pad_token_id) == (
+        auto.bos_token_id, auto.eos_token_id, auto.pad_token_id)

@@ -185,3 +185,24 @@ def _t_quantile_975(df: int) -> float:
         (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160,
     )
     return z + sum(term / df**power for power, term in enumerate(terms, start=1))
+
+
+def mean_win_rate(table: dict[str, dict[str, float]], *, higher_is_better: bool = True) -> dict[str, float]:
+    """HELM's mean win rate: ``table[model][column]`` -> per model, the fraction of the other models
+    it beats in a column (a tie counts half), averaged over the columns it has a value in.
+
+    A model alone in every one of its columns gets no win rate (it is left out of the result).
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    columns = sorted({c for row in table.values() for c in row})
+    rates: dict[str, list[float]] = {m: [] for m in table}
+    for column in columns:
+        present = {m: sign * row[column] for m, row in table.items()
+                   if column in row and not math.isnan(row[column])}
+        if len(present) < 2:
+            continue
+        for model, value in present.items():
+            others = [v for m, v in present.items() if m != model]
+            wins = sum(1.0 if value > v else 0.5 if value == v else 0.0 for v in others)
+            rates[model].append(wins / len(others))
+    return {m: float(np.mean(r)) for m, r in rates.items() if r}

@@ -8,7 +8,7 @@ import numpy as np
 from pydantic import Field
 
 from tony.core.cache import RequestCache
-from tony.core.errors import DataError
+from tony.core.errors import DataError, SpecError
 from tony.core.executors import RunnableSpec
 from tony.core.registry import registry
 from tony.core.stats import Stat
@@ -16,6 +16,7 @@ from tony.core.store import Store
 from tony.lm.adapters.base import Adapter, AdapterSpec
 from tony.lm.clients.models import ModelSource
 from tony.lm.metrics.aggregate import lm_stats
+from tony.lm.perturbations.base import Perturbation
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import Completion, Instance, Request
 
@@ -41,9 +42,27 @@ class LMRunSpec(RunnableSpec):
     """Evaluate a seeded sample of this many test instances (all when None)."""
     seed: int = 0
     """Seeds the instance sample, few-shot draws and option order."""
+    perturbations: tuple[dict[str, Any], ...] = ()
+    """Robustness and fairness perturbations, each {"name": registered name, **arguments}; every
+    test instance (or the first ``max_perturbed`` of them) is also evaluated once per perturbation."""
+    max_perturbed: int | None = Field(None, ge=1)
+    """Perturb a seeded subset of this many test instances (all when None)."""
 
     def build_scenario(self) -> Scenario:
         return registry.get("scenario", self.scenario).parse(self.scenario_args)
+
+    def build_perturbations(self) -> list[Perturbation]:
+        built = []
+        for entry in self.perturbations:
+            args = dict(entry)
+            name = args.pop("name", None)
+            if not name:
+                raise SpecError(f"perturbation {entry} has no name; see `tony ls perturbation`")
+            built.append(registry.get("perturbation", str(name)).parse(args))
+        labels = [p.label for p in built]
+        if len(set(labels)) != len(labels):
+            raise SpecError(f"perturbations {labels} repeat a variant; give each one a different name or target")
+        return built
 
     def build_model(self) -> ModelSource:
         return registry.get("model", self.model).parse(self.model_args)
@@ -63,8 +82,9 @@ class LMTask:
         if spec.adapter.instructions is not None:
             fmt = fmt.model_copy(update={"instructions": spec.adapter.instructions})
         self.adapter: Adapter = registry.get("adapter", spec.adapter.method)(spec.adapter, fmt)
+        self.perturbations = spec.build_perturbations()
         self.cache = RequestCache(store, self.source.identity())
-        self._test: dict[str, Instance] = {}
+        self._items: dict[str, tuple[int, Instance, Perturbation | None]] = {}
         self._draws: list[list[Instance]] = []
 
     def labels(self) -> dict[str, Any]:
@@ -79,31 +99,41 @@ class LMTask:
         rng = np.random.default_rng(self.spec.seed)
         if self.spec.max_instances is not None and self.spec.max_instances < len(test):
             test = [test[i] for i in sorted(rng.choice(len(test), self.spec.max_instances, replace=False))]
-        self._test = {i.id: i for i in test}
+        perturbed = test
+        if self.spec.max_perturbed is not None and self.spec.max_perturbed < len(test):
+            perturbed = [test[i] for i in sorted(rng.choice(len(test), self.spec.max_perturbed, replace=False))]
         k = self.spec.adapter.num_train
         self._draws = [
             [pool[j] for j in np.random.default_rng([self.spec.seed, d]).choice(len(pool), k, replace=False)]
             for d in range(self.spec.adapter.num_draws)
         ]
-        return [f"{d}:{i.id}" for d in range(len(self._draws)) for i in test]
+        self._items = {}
+        for d in range(len(self._draws)):
+            self._items.update({f"{d}:{i.id}": (d, i, None) for i in test})
+            # Only the evaluated instance is perturbed, never its few-shot examples (as in HELM).
+            for p in self.perturbations:
+                self._items.update({f"{d}:{i.id}#{p.label}": (d, p.apply(i), p) for i in perturbed})
+        return list(self._items)
 
     def process(self, item_ids: list[str]) -> list[tuple[str, dict[str, Any]]]:
         planned = []
         for item in item_ids:
-            draw_text, _, instance_id = item.partition(":")
-            draw = int(draw_text)
-            instance = self._test[instance_id]
-            rng = np.random.default_rng([self.spec.seed, draw, _stable_int(instance_id)])
+            draw, instance, perturbation = self._items[item]
+            # Seeded by the original instance, so a variant's options are shuffled as the original's are.
+            rng = np.random.default_rng([self.spec.seed, draw, _stable_int(instance.id)])
             requests, context = self.adapter.requests(instance, self._draws[draw], rng)
-            planned.append((item, draw, instance, requests, context))
-        completions = self._answer([r for p in planned for r in p[3]])
+            planned.append((item, draw, instance, perturbation, requests, context))
+        completions = self._answer([r for p in planned for r in p[4]])
         records = []
-        for item, draw, instance, requests, context in planned:
+        for item, draw, instance, perturbation, requests, context in planned:
             answers, completions = completions[: len(requests)], completions[len(requests) :]
             scored = self.adapter.score(instance, answers, context)
             records.append((item, {
                 "instance": instance.to_json(),
                 "draw": draw,
+                "perturbation": perturbation and {
+                    "name": perturbation.name, "label": perturbation.label, "family": perturbation.family,
+                },
                 "examples": [e.id for e in self._draws[draw]],
                 "exchanges": [
                     {"request": r.cache_form(), "completion": c.to_json()}
@@ -132,7 +162,8 @@ class LMTask:
         return [Completion.from_json(dict(found[k], cached=k in hits)) for k in keys]
 
     def aggregate(self, records: list[dict[str, Any]]) -> list[Stat]:
-        return lm_stats(records, seed=self.spec.seed)
+        multiple_choice = self.spec.adapter.method.startswith("multiple_choice")
+        return lm_stats(records, seed=self.spec.seed, multiple_choice=multiple_choice)
 
     def close(self) -> None:
         """Models stay loaded for the next run in this process (see clients.models)."""

@@ -3,8 +3,9 @@
 A run entry is `SCENARIO:key=value,key=value`, for example
 `bigbench:task=truthful_qa,method=multiple_choice_separate,model=gemma-3-270m`.
 Keys: `model`, `model.<arg>` (model arguments), `method`, `num_train`,
-`num_draws`, `max_tokens`, `instructions`, `max_instances`, `seed`; every
-other key is a scenario argument. A suite file (YAML) has optional
+`num_draws`, `max_tokens`, `instructions`, `max_instances`, `seed`,
+`perturbations` (names or the bundles `robustness` and `fairness`, joined
+by `+`), `max_perturbed`; every other key is a scenario argument. A suite file (YAML) has optional
 `defaults` (the same keys) and `runs`, a list of entries, each a string
 as above or a mapping with `scenario` and the same keys.
 """
@@ -17,10 +18,11 @@ from typing import Any
 from tony.core.errors import DataError, SpecError
 from tony.core.registry import registry
 from tony.lm.adapters.base import AdapterSpec
+from tony.lm.perturbations.suites import expand_perturbations
 from tony.lm.run import LMRunSpec
 
 ADAPTER_KEYS = {"method", "num_train", "num_draws", "max_tokens", "instructions"}
-RUN_KEYS = {"max_instances", "seed", "model"}
+RUN_KEYS = {"max_instances", "seed", "model", "max_perturbed"}
 
 
 def parse_entry(text: str) -> dict[str, Any]:
@@ -47,6 +49,8 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     model_args = {k.removeprefix("model."): merged.pop(k) for k in list(merged) if k.startswith("model.")}
     adapter = {k: merged.pop(k) for k in list(merged) if k in ADAPTER_KEYS}
     run = {k: merged.pop(k) for k in list(merged) if k in RUN_KEYS}
+    if "perturbations" in merged:
+        run["perturbations"] = expand_perturbations(merged.pop("perturbations"))
     scenario = scenario_cls.parse(merged)
     scenario.cached_instances()  # a missing or malformed data file is reported now, before any run starts
     adapter.setdefault("method", scenario.default_method())
@@ -61,6 +65,8 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
         **run,
     })
     spec.build_model()  # validates model arguments now, not halfway through a suite
+    for perturbation in spec.build_perturbations():
+        perturbation.check_ready()
     return spec
 
 

@@ -1,8 +1,9 @@
 """From a run's records to its stats: every metric with n and a 95% bootstrap interval.
 
-Per-instance stats are averaged over all items, per few-shot draw and per
-subgroup; with several draws the spread across draws is its own stat.
-Calibration and efficiency are computed from the whole set of records.
+Per-instance stats are averaged over the unperturbed items, per few-shot draw and
+per subgroup; with several draws the spread across draws is its own stat.
+Calibration and efficiency are computed from the whole set of unperturbed records;
+robustness and fairness from the perturbed variants beside them (see perturbed.py).
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ from typing import Any
 import numpy as np
 
 from tony.core.stats import Stat, bootstrap_ci, mean_stat, spread_over_draws
+from tony.lm.metrics.baselines import baseline_stats
 from tony.lm.metrics.calibration import COVERAGES
+from tony.lm.metrics.perturbed import perturbation_stats
 
 
-def lm_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
+def lm_stats(records: list[dict[str, Any]], *, seed: int = 0, multiple_choice: bool = True) -> list[Stat]:
+    originals = [r for r in records if not r.get("perturbation")]
     stats: list[Stat] = []
-    stats += _instance_means(records, seed)
-    stats += calibration_stats(records, seed)
-    stats += efficiency_stats(records, seed)
+    stats += _instance_means(originals, seed)
+    stats += calibration_stats(originals, seed)
+    stats += efficiency_stats(originals, seed)
+    stats += perturbation_stats(records, seed=seed)
+    stats += baseline_stats(originals, multiple_choice=multiple_choice, seed=seed)
     return stats
 
 

@@ -1,0 +1,51 @@
+"""Chance and majority-answer baselines, so that a small model's numbers can be read.
+
+Both are computed from the run's own (unperturbed) instances, as stats with split
+``baseline:chance`` and ``baseline:majority``; the leaderboard shows them as rows.
+
+- chance (multiple choice): the expected accuracy of picking an option uniformly at random,
+  (correct options) / (options) per instance;
+- majority: always answer the most common correct answer text of the run's instances (for
+  multiple choice, an instance whose options do not include it is answered at random, as chance
+  would; for generation, exact match of that text).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from tony.core.stats import Stat, mean_stat
+
+CHANCE = "baseline:chance"
+MAJORITY = "baseline:majority"
+
+
+def baseline_stats(records: list[dict[str, Any]], *, multiple_choice: bool, seed: int = 0) -> list[Stat]:
+    instances = [r["instance"] for r in records if not r.get("perturbation")]
+    if not instances:
+        return []
+    counts = Counter(ref["output"] for i in instances for ref in i["references"] if "correct" in ref["tags"])
+    if not counts:
+        return []
+    majority = counts.most_common(1)[0][0]
+    if not multiple_choice:
+        hits = [float(any(ref["output"] == majority and "correct" in ref["tags"] for ref in i["references"]))
+                for i in instances]
+        return [mean_stat("exact_match", hits, seed=seed, split=MAJORITY)]
+    chance = [_chance(i) for i in instances]
+    picks = [_majority_pick(i, majority, c) for i, c in zip(instances, chance, strict=True)]
+    return [mean_stat("accuracy", chance, seed=seed, split=CHANCE),
+            mean_stat("accuracy", picks, seed=seed, split=MAJORITY)]
+
+
+def _chance(instance: dict[str, Any]) -> float:
+    references = instance["references"]
+    return sum("correct" in r["tags"] for r in references) / len(references) if references else 0.0
+
+
+def _majority_pick(instance: dict[str, Any], majority: str, chance: float) -> float:
+    for reference in instance["references"]:
+        if reference["output"] == majority:
+            return float("correct" in reference["tags"])
+    return chance

@@ -1,0 +1,45 @@
+"""HELM's metric families, and which family a stat's name belongs to.
+
+Stat names follow one convention so that the leaderboard, `tony compare` and the win rates can
+group them without knowing where they came from:
+
+- ``accuracy``, ``exact_match``, ...: on the unperturbed instances;
+- ``<metric>@<family>``: worst case over each instance's original and its variants of that family
+  (``accuracy@robustness``, ``accuracy@fairness``);
+- ``<metric>@<family>:<label>``: on one perturbation's variants (``accuracy@robustness:typos``,
+  ``accuracy@fairness:gender=female``);
+- ``<metric>_gap@fairness:<perturbation>``: the largest accuracy difference between the groups a
+  fairness perturbation targets.
+"""
+
+from __future__ import annotations
+
+FAMILIES = ("accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "efficiency")
+
+ACCURACY_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1")
+"""Per-instance correctness metrics; the first one a run has is its headline."""
+_LOWER_IS_BETTER = ("ece_", "_per_instance", "wall_s_per_request", "bias", "toxic", "_gap@")
+"""Substrings of stat names for which a smaller value is better (for win rates and sorting)."""
+
+_PREFIXES = {
+    "calibration": ("ece_", "selective_accuracy"),
+    "bias": ("bbq_", "demographic_representation", "stereotypical_association"),
+    "toxicity": ("toxic",),
+    "efficiency": ("prompt_tokens", "completion_tokens", "processed_tokens", "wall_s", "tokens_per_second"),
+}
+
+
+def family_of(stat_name: str) -> str:
+    """The metric family a stat belongs to (one of FAMILIES)."""
+    metric, at, where = stat_name.partition("@")
+    if at:
+        family = where.partition(":")[0]
+        return family if family in FAMILIES else "accuracy"
+    for family, prefixes in _PREFIXES.items():
+        if metric.startswith(prefixes):
+            return family
+    return "accuracy"
+
+
+def lower_is_better(stat_name: str) -> bool:
+    return any(part in stat_name for part in _LOWER_IS_BETTER)

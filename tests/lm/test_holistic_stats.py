@@ -1,0 +1,114 @@
+"""Robustness / fairness worst case, group gaps, baselines, families and the paired compare,
+checked against values counted by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tony.core.stats import mean_win_rate
+from tony.lm.compare import compare_records, instance_values
+from tony.lm.metrics.baselines import baseline_stats
+from tony.lm.metrics.families import family_of, lower_is_better
+from tony.lm.metrics.perturbed import perturbation_stats
+
+
+def record(iid: str, accuracy: float, perturbation: tuple[str, str, str] | None = None, *, draw: int = 0,
+           references: list[tuple[str, bool]] = (("a", True), ("b", False))) -> dict:
+    p = None if perturbation is None else dict(zip(("name", "label", "family"), perturbation, strict=True))
+    refs = [{"output": o, "tags": ["correct"] if c else []} for o, c in references]
+    completion = {"processed_tokens": 10, "wall_s": 0.5}
+    return {"draw": draw, "perturbation": p, "stats": {"accuracy": accuracy},
+            "instance": {"id": iid, "references": refs}, "exchanges": [{"completion": completion}]}
+
+
+TYPOS = ("typos", "typos", "robustness")
+LOWER = ("lowercase", "lowercase", "robustness")
+FEMALE = ("gender", "gender=female", "fairness")
+MALE = ("gender", "gender=male", "fairness")
+
+
+def by_name(stats):
+    return {s.name: s for s in stats}
+
+
+def test_worst_case_counts_an_instance_only_if_every_variant_is_right():
+    records = [
+        record("1", 1), record("1", 1, TYPOS), record("1", 0, LOWER),   # worst 0
+        record("2", 1), record("2", 1, TYPOS), record("2", 1, LOWER),   # worst 1
+        record("3", 0), record("3", 1, TYPOS), record("3", 1, LOWER),   # the original is wrong: worst 0
+    ]
+    stats = by_name(perturbation_stats(records))
+    assert stats["accuracy@robustness"].value == pytest.approx(1 / 3)
+    assert stats["accuracy@robustness"].n == 3
+    assert stats["accuracy@robustness:typos"].value == 1.0
+    assert stats["accuracy@robustness:lowercase"].value == pytest.approx(2 / 3)
+    assert "accuracy@robustness:unperturbed" not in stats  # every instance was perturbed
+
+
+def test_a_perturbed_subset_gets_its_unperturbed_reference():
+    records = [record("1", 1), record("1", 0, TYPOS), record("2", 1), record("3", 0)]
+    stats = by_name(perturbation_stats(records))
+    assert stats["accuracy@robustness"].value == 0 and stats["accuracy@robustness"].n == 1
+    assert stats["accuracy@robustness:unperturbed"].value == 1 and stats["accuracy@robustness:unperturbed"].n == 1
+
+
+def test_fairness_gap_is_max_minus_min_over_targets_with_a_paired_interval():
+    records = []
+    for i, (f, m) in enumerate([(1, 0), (1, 1), (0, 0), (1, 0)]):
+        records += [record(str(i), 1), record(str(i), f, FEMALE), record(str(i), m, MALE)]
+    stats = by_name(perturbation_stats(records))
+    assert stats["accuracy@fairness:gender=female"].value == 0.75
+    assert stats["accuracy@fairness:gender=male"].value == 0.25
+    gap = stats["accuracy_gap@fairness:gender"]
+    assert gap.value == pytest.approx(0.5) and gap.n == 4
+    assert 0 <= gap.ci_low <= gap.value <= gap.ci_high <= 1
+    assert stats["accuracy@fairness"].value == 0.25
+
+
+def test_baselines_chance_and_majority():
+    records = [
+        record("1", 1, references=[("yes", True), ("no", False)]),
+        record("2", 0, references=[("yes", True), ("no", False)]),
+        record("3", 0, references=[("no", True), ("yes", False)]),
+        record("4", 0, references=[("x", True), ("y", False), ("z", False), ("w", False)]),
+        record("1", 0, TYPOS, references=[("no", True), ("yes", False)]),  # variants are not counted
+    ]
+    chance, majority = baseline_stats(records, multiple_choice=True)
+    assert chance.split == "baseline:chance" and chance.value == pytest.approx((0.5 * 3 + 0.25) / 4)
+    # "yes" is the most common correct answer: right on 1 and 2, wrong on 3, and absent from 4 (chance there).
+    assert majority.split == "baseline:majority" and majority.value == pytest.approx((1 + 1 + 0 + 0.25) / 4)
+    (generation,) = baseline_stats(records[:3], multiple_choice=False)
+    assert generation.name == "exact_match" and generation.value == pytest.approx(2 / 3)
+
+
+def test_families_and_directions():
+    assert family_of("accuracy") == "accuracy"
+    assert family_of("ece_10_bin") == "calibration" and lower_is_better("ece_10_bin")
+    assert family_of("accuracy@robustness:typos") == "robustness"
+    assert family_of("accuracy_gap@fairness:gender") == "fairness" and lower_is_better("accuracy_gap@fairness:gender")
+    assert family_of("bbq_bias_ambiguous") == "bias"
+    assert family_of("toxic_fraction") == "toxicity"
+    assert family_of("tokens_per_second") == "efficiency" and not lower_is_better("tokens_per_second")
+    assert lower_is_better("wall_s_per_instance") and not lower_is_better("accuracy@robustness")
+
+
+def test_mean_win_rate_by_hand():
+    table = {"a": {"x": 1.0, "y": 0.5}, "b": {"x": 0.5, "y": 0.5}, "c": {"x": 0.2, "y": math.nan}}
+    assert mean_win_rate(table) == {"a": 0.75, "b": 0.5, "c": 0.0}
+    assert mean_win_rate(table, higher_is_better=False) == {"a": 0.25, "b": 0.5, "c": 1.0}
+    assert mean_win_rate({"only": {"x": 1.0}}) == {}
+
+
+def test_compare_pairs_worst_case_per_instance():
+    a = [record("1", 1), record("1", 0, TYPOS), record("2", 1), record("2", 1, TYPOS)]
+    b = [record("1", 1), record("1", 1, TYPOS), record("2", 0), record("2", 1, TYPOS)]
+    values = instance_values(a)
+    assert values["accuracy@robustness"] == {"0:1": 0, "0:2": 1}
+    assert values["accuracy"] == {"0:1": 1, "0:2": 1}
+    compared = {c.metric: c for c in compare_records(a, b)}
+    assert compared["accuracy"].mean_a == 1 and compared["accuracy"].mean_b == 0.5
+    assert compared["accuracy@robustness"].mean_a == 0.5 and compared["accuracy@robustness"].mean_b == 0.5
+    assert compared["accuracy@robustness:typos"].a_only == 0 and compared["accuracy@robustness:typos"].b_only == 1
+    assert compared["processed_tokens_per_instance"].difference == 0
