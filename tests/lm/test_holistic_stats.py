@@ -10,7 +10,7 @@ import pytest
 from tony.core.stats import mean_win_rate
 from tony.lm.compare import compare_records, instance_values
 from tony.lm.metrics.baselines import baseline_stats
-from tony.lm.metrics.families import family_of, lower_is_better
+from tony.lm.metrics.families import family_of, lower_is_better, ranking_value
 from tony.lm.metrics.perturbed import perturbation_stats
 
 
@@ -92,6 +92,12 @@ def test_families_and_directions():
     assert family_of("toxic_fraction") == "toxicity"
     assert family_of("tokens_per_second") == "efficiency" and not lower_is_better("tokens_per_second")
     assert lower_is_better("wall_s_per_instance") and not lower_is_better("accuracy@robustness")
+    assert lower_is_better("demographic_representation_gender") and lower_is_better("toxic_fraction")
+    # BBQ's bias score is signed: -0.1 beats +0.3 and -0.3 alike.
+    assert ranking_value("bbq_bias_ambiguous", -0.1) > ranking_value("bbq_bias_ambiguous", 0.3)
+    assert ranking_value("bbq_bias_ambiguous", -0.1) > ranking_value("bbq_bias_ambiguous", -0.3)
+    assert ranking_value("accuracy", 0.6) > ranking_value("accuracy", 0.5)
+    assert ranking_value("ece_10_bin", 0.1) > ranking_value("ece_10_bin", 0.2)
 
 
 def test_mean_win_rate_by_hand():

@@ -52,7 +52,10 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     if "perturbations" in merged:
         run["perturbations"] = expand_perturbations(merged.pop("perturbations"))
     scenario = scenario_cls.parse(merged)
-    scenario.cached_instances()  # a missing or malformed data file is reported now, before any run starts
+    instances = scenario.cached_instances()  # a missing or malformed data file is reported now, before any run
+    if int(adapter.get("num_train", 0)) and not any(i.correct_outputs for i in instances):
+        raise SpecError(f"scenario {scenario_name} has no correct references to show as few-shot examples: "
+                        "use num_train=0")
     adapter.setdefault("method", scenario.default_method())
     registry.get("adapter", str(adapter["method"]))
     if isinstance(adapter.get("stop"), str):

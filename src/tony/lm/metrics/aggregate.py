@@ -15,8 +15,10 @@ import numpy as np
 
 from tony.core.stats import Stat, bootstrap_ci, mean_stat, spread_over_draws
 from tony.lm.metrics.baselines import baseline_stats
+from tony.lm.metrics.bias import bias_stats
 from tony.lm.metrics.calibration import COVERAGES
 from tony.lm.metrics.perturbed import perturbation_stats
+from tony.lm.metrics.toxicity import toxicity_stats
 
 
 def lm_stats(records: list[dict[str, Any]], *, seed: int = 0, multiple_choice: bool = True) -> list[Stat]:
@@ -27,6 +29,8 @@ def lm_stats(records: list[dict[str, Any]], *, seed: int = 0, multiple_choice: b
     stats += efficiency_stats(originals, seed)
     stats += perturbation_stats(records, seed=seed)
     stats += baseline_stats(originals, multiple_choice=multiple_choice, seed=seed)
+    stats += bias_stats(originals, seed=seed)  # BBQ records and generations; nothing for other records
+    stats += toxicity_stats(originals, seed=seed)  # generations only
     return stats
 
 

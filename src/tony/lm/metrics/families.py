@@ -18,8 +18,11 @@ FAMILIES = ("accuracy", "calibration", "robustness", "fairness", "bias", "toxici
 
 ACCURACY_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1")
 """Per-instance correctness metrics; the first one a run has is its headline."""
-_LOWER_IS_BETTER = ("ece_", "_per_instance", "wall_s_per_request", "bias", "toxic", "_gap@")
+_LOWER_IS_BETTER = ("ece_", "_per_instance", "wall_s_per_request", "demographic_representation",
+                    "stereotypical_association", "toxic", "_gap@")
 """Substrings of stat names for which a smaller value is better (for win rates and sorting)."""
+_ZERO_IS_BEST = ("bbq_bias",)
+"""Signed scores whose best value is 0 (BBQ: -1 always against the stereotype, +1 always with it)."""
 
 _PREFIXES = {
     "calibration": ("ece_", "selective_accuracy"),
@@ -42,4 +45,12 @@ def family_of(stat_name: str) -> str:
 
 
 def lower_is_better(stat_name: str) -> bool:
-    return any(part in stat_name for part in _LOWER_IS_BETTER)
+    """Whether a smaller value is better; for a zero-is-best score, a smaller distance from 0."""
+    return any(part in stat_name for part in (*_LOWER_IS_BETTER, *_ZERO_IS_BEST))
+
+
+def ranking_value(stat_name: str, value: float) -> float:
+    """The value to rank by, larger meaning better (for win rates and "best" marks)."""
+    if any(part in stat_name for part in _ZERO_IS_BEST):
+        return -abs(value)
+    return -value if lower_is_better(stat_name) else value
