@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml scripts/install_bigbench.py scripts/system_packages.sh
 
 demo: install
 	$(VENV)/bin/tony run configs/demo.yaml
+	$(VENV)/bin/tony report
 
 full: install
 	$(VENV)/bin/tony run configs/full.yaml

@@ -7,9 +7,11 @@ import sys
 from typing import Any
 
 EXIT_USAGE = 2
-# What `tony run` prints at the end; `tony results` shows every stat.
+# What `tony run` prints at the end (and the worst case of each perturbation family, bias and toxicity);
+# `tony results` shows every stat.
 HEADLINE_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1", "ece_10_bin", "selective_accuracy_area",
                     "tokens_per_second")
+HEADLINE_PARTS = ("@robustness", "@fairness", "bbq_bias", "demographic_representation", "toxic")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +35,7 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int, default=8, help="instances per committed batch (default 8)")
 
     ls = commands.add_parser("ls", help="list scenarios, models, adapters and metrics")
-    ls.add_argument("kind", nargs="?", choices=["scenario", "model", "adapter", "metric"])
+    ls.add_argument("kind", nargs="?", choices=["scenario", "model", "adapter", "metric", "perturbation"])
 
     results = commands.add_parser("results", help="print stats with their intervals")
     _store_option(results)
@@ -47,6 +49,14 @@ def _build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--metric", action="append", help="metric to compare (default: every shared one)")
     compare.add_argument("--format", choices=["table", "json"], default="table")
     _store_option(compare)
+    report = commands.add_parser("report", help="write the results site: leaderboard, run pages, drill-down")
+    _store_option(report)
+    report.add_argument("--out", help="site folder (default ./tony-results/site; rebuilt in place)")
+    report.add_argument("--workers", type=int, help="processes rendering pages (default: one per CPU)")
+
+    serve = commands.add_parser("serve", help="serve the results site on 127.0.0.1")
+    serve.add_argument("--out", help="site folder (default ./tony-results/site)")
+    serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)")
     return parser
 
 
@@ -83,8 +93,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else:
             failed.append(result)
             print(f"FAILED  {result.run_id[:12]}  {what}: {result.error}", file=sys.stderr)
-    rows = api.results(args.store, run_ids=[s.key() for s in specs])
-    print(_table([r for r in rows if r["metric"] in HEADLINE_METRICS]))
+    print(_table([r for r in api.results(args.store, run_ids=[s.key() for s in specs], everything=True)
+                  if not r["split"] and not r["subgroup"] and _is_headline(r["metric"])]))
     print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete; "
           "`tony results` shows every stat)")
     return 1 if failed else 0
@@ -93,7 +103,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_ls(args: argparse.Namespace) -> int:
     from tony.core.registry import registry
 
-    for kind in [args.kind] if args.kind else ["scenario", "model", "adapter", "metric"]:
+    for kind in [args.kind] if args.kind else ["scenario", "model", "adapter", "metric", "perturbation"]:
         print(f"{kind}s:")
         for entry in registry.entries(kind):
             print(f"  {entry.name:<38} {entry.description}")
@@ -123,22 +133,58 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tony import api
+    from tony.lm.metrics.families import family_of
 
-    comparisons = api.compare(args.run_a, args.run_b, args.store, metrics=args.metric)
+    result = api.compare(args.run_a, args.run_b, args.store, metrics=args.metric)
     if args.format == "json":
         import json
 
-        print(json.dumps([asdict(c) for c in comparisons], indent=1))
+        print(json.dumps({part: [{"family": family_of(c.metric), **asdict(c)} for c in rows]
+                          for part, rows in result.items()}, indent=1))
         return 0
     print(f"A = {args.run_a}   B = {args.run_b}   (paired over shared instances)")
-    header = f"{'metric':<24}{'n':>6}{'A':>9}{'B':>9}{'A-B':>9}  {'95% CI':<18}{'p boot':>8}  McNemar"
-    print(header)
-    for c in comparisons:
+    print(f"{'family':<12}{'metric':<36}{'n':>6}{'A':>9}{'B':>9}{'A-B':>9}  {'95% CI':<18}{'p boot':>8}  McNemar")
+    for c in result["paired"]:
         mcnemar = "" if c.mcnemar_p is None else f"A only {c.a_only}, B only {c.b_only}, p={c.mcnemar_p:.3g}"
         interval = f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
-        print(f"{c.metric:<24}{c.n:>6}{c.mean_a:>9.3f}{c.mean_b:>9.3f}{c.difference:>+9.3f}  "
+        print(f"{family_of(c.metric):<12}{c.metric:<36}{c.n:>6}{c.mean_a:>9.3f}{c.mean_b:>9.3f}{c.difference:>+9.3f}  "
               f"{interval:<18}{c.bootstrap_p:>8.3g}  {mcnemar}")
+    if result["unpaired"]:
+        print("\nwhole-run stats (not paired; each with its own 95% interval)")
+        for u in result["unpaired"]:
+            a = _interval({"value": u.value_a, "ci_low": u.ci_a[0], "ci_high": u.ci_a[1]})
+            b = _interval({"value": u.value_b, "ci_low": u.ci_b[0], "ci_high": u.ci_b[1]})
+            overlap = "" if u.intervals_overlap else "  intervals apart"
+            print(f"{u.family:<12}{u.metric:<36}A {a:<26}B {b:<26}A-B {u.difference:+.3f}{overlap}")
     return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from tony import api
+
+    site = api.report(args.store, args.out, workers=args.workers)
+    runs = f"{site.runs} run{'' if site.runs == 1 else 's'}"
+    print(f"wrote {site.pages} pages for {runs} in {site.seconds:.1f}s: {site.path / 'index.html'}")
+    print(f"`tony serve{'' if args.out is None else ' --out ' + str(args.out)}` serves it")
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from tony import api
+
+    server = api.serve(args.out, port=args.port)
+    print(f"serving {server.root} at {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _is_headline(metric: str) -> bool:
+    return metric in HEADLINE_METRICS or metric.endswith(HEADLINE_PARTS) or metric.startswith(HEADLINE_PARTS[2:])
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -160,7 +206,8 @@ def _interval(row: dict[str, Any]) -> str:
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-COMMANDS = {"run": _cmd_run, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare}
+COMMANDS = {"run": _cmd_run, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare,
+            "report": _cmd_report, "serve": _cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -105,7 +105,8 @@ def test_perturbed_run_stores_variants_and_reuses_cached_requests(store_dir):
     done = tony("run", entry, "--store", store_dir, check=True)
     assert "accuracy@robustness" in done.stdout and "accuracy@fairness" in done.stdout
     payloads = [json.loads(p) for (p,) in stored(
-        store_dir, "select r.payload from records r join runs u on u.run_id = r.run_id where u.spec like '%lowercase%'")]
+        store_dir, "select r.payload from records r join runs u on u.run_id = r.run_id "
+                   "where u.spec like '%lowercase%'")]
     assert len(payloads) == 24 + 2 * 8
     originals = {(p["draw"], p["instance"]["id"]): p for p in payloads if not p["perturbation"]}
     lowered = [p for p in payloads if p["perturbation"] and p["perturbation"]["label"] == "lowercase"]

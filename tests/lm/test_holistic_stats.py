@@ -86,6 +86,7 @@ def test_baselines_chance_and_majority():
 def test_families_and_directions():
     assert family_of("accuracy") == "accuracy"
     assert family_of("ece_10_bin") == "calibration" and lower_is_better("ece_10_bin")
+    assert family_of("selective_accuracy@0.1") == "calibration"
     assert family_of("accuracy@robustness:typos") == "robustness"
     assert family_of("accuracy_gap@fairness:gender") == "fairness" and lower_is_better("accuracy_gap@fairness:gender")
     assert family_of("bbq_bias_ambiguous") == "bias"

@@ -29,3 +29,7 @@ class ModelError(TonyError):
 
 class ModelServerError(ModelError):
     """A model server is down, hangs or answers badly after every retry."""
+
+
+class ReportError(TonyError):
+    """The results site cannot be built or served (no runs yet, a folder that is not a site, a port in use)."""

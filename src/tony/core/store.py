@@ -49,6 +49,7 @@ records_table = sa.Table(
     sa.Column("item_id", sa.String(256), primary_key=True),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
+    sa.Index("records_by_run_seq", "run_id", "seq"),  # records() pages through a run in seq order
 )
 
 stats_table = sa.Table(
@@ -368,6 +369,8 @@ def _create_tables(engine: sa.Engine) -> None:
     for attempt in range(5):
         try:
             metadata.create_all(engine)
+            for index in records_table.indexes:  # stores made before the index existed get it too
+                index.create(engine, checkfirst=True)
             return
         except (OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
             if attempt == 4:

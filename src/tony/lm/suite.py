@@ -53,18 +53,19 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
         run["perturbations"] = expand_perturbations(merged.pop("perturbations"))
     scenario = scenario_cls.parse(merged)
     instances = scenario.cached_instances()  # a missing or malformed data file is reported now, before any run
-    if int(adapter.get("num_train", 0)) and not any(i.correct_outputs for i in instances):
-        raise SpecError(f"scenario {scenario_name} has no correct references to show as few-shot examples: "
-                        "use num_train=0")
     adapter.setdefault("method", scenario.default_method())
     registry.get("adapter", str(adapter["method"]))
     if isinstance(adapter.get("stop"), str):
         adapter["stop"] = (adapter["stop"],)
+    adapter_spec = AdapterSpec.parse(adapter)
+    if adapter_spec.num_train and not any(i.correct_outputs for i in instances):
+        raise SpecError(f"scenario {scenario_name} has no correct references to show as few-shot examples: "
+                        "use num_train=0")
     spec = LMRunSpec.parse({
         "scenario": scenario_name,
         "scenario_args": scenario.model_dump(exclude_defaults=True),
         "model_args": model_args,
-        "adapter": AdapterSpec.parse(adapter).model_dump(),
+        "adapter": adapter_spec.model_dump(),
         **run,
     })
     spec.build_model()  # validates model arguments now, not halfway through a suite

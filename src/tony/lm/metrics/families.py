@@ -34,10 +34,10 @@ _PREFIXES = {
 
 def family_of(stat_name: str) -> str:
     """The metric family a stat belongs to (one of FAMILIES)."""
-    metric, at, where = stat_name.partition("@")
-    if at:
-        family = where.partition(":")[0]
-        return family if family in FAMILIES else "accuracy"
+    metric, _, where = stat_name.partition("@")
+    family = where.partition(":")[0]
+    if family in ("robustness", "fairness"):
+        return family
     for family, prefixes in _PREFIXES.items():
         if metric.startswith(prefixes):
             return family

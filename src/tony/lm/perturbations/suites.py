@@ -22,8 +22,8 @@ BUNDLES: dict[str, list[dict[str, Any]]] = {
 
 def expand_perturbations(value: Any) -> list[dict[str, Any]]:
     """A run's `perturbations` (a "+"-joined string, or a list of names and {"name": ..., args} mappings)
-    as a list of mappings, bundles expanded."""
-    items = value.split("+") if isinstance(value, str) else value
+    as a list of mappings, bundles expanded. An empty value means none (to override a default)."""
+    items = [part for part in value.split("+") if part.strip()] if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
         raise SpecError(f"perturbations must be names joined by '+' or a list, not {value!r}")
     out: list[dict[str, Any]] = []

@@ -1,0 +1,210 @@
+"""The per-instance drill-down: every prompt exactly as sent, what came back, references and stats,
+each perturbed variant beside its original; GROUPS_PER_PAGE instances to a page.
+
+A record with ``payload["perturbation"]`` is a variant of the record with the same draw and instance
+id and no perturbation. A run's records are read in chunks and rendered as they come, so only the
+rendered HTML of a run is held, never its parsed payloads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from tony.core.store import Store
+from tony.lm.report import paths
+from tony.report.html import json_script, link, number, pre, safe_json, text
+from tony.report.pages import Page
+
+GROUPS_PER_PAGE = 50
+CHUNK = 2000
+"""Records read from the store at a time."""
+BEST = ' class="best"'
+CORRECT_TAG = '<span class="tag">correct</span>'
+RIGHT = '<span class="badge right">correct</span>'
+WRONG = '<span class="badge wrong">wrong</span>'
+UNSHOWN_COMPLETION = ("tokens", "logprobs", "continuation_lengths", "processed_tokens")
+
+
+@dataclass
+class Group:
+    """One instance of one few-shot draw: its original record and its perturbed variants, rendered."""
+
+    instance_id: str
+    draw: int
+    subgroup: str
+    original: str = ""
+    variants: list[str] = field(default_factory=list)
+    more: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """By item id, what the panels do not show (details, tokens, ...), for the page's JSON."""
+    correct: bool | None = None
+
+
+@dataclass
+class RunRecords:
+    """What the drill-down and the run page need from a run's records."""
+
+    groups: list[Group]
+    count: int
+    calibration: list[tuple[float, bool]]
+    """(confidence, correct) of each unperturbed record that has a confidence."""
+
+
+def read_records(store: Store, run_id: str) -> RunRecords:
+    """Every record of the run, rendered and grouped under its original, in the order stored."""
+    groups: dict[tuple[int, str], Group] = {}
+    calibration: list[tuple[float, bool]] = []
+    count = 0
+    while True:
+        chunk = store.records(run_id, offset=count, limit=CHUNK)
+        for record in chunk:
+            instance = record["instance"]
+            key = (record.get("draw", 0), instance["id"])
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = Group(instance["id"], key[0], instance.get("subgroup", ""))
+            group.more[record["item_id"]] = _unshown(record)
+            perturbation = record.get("perturbation")
+            if perturbation:
+                group.variants.append(panel(record, perturbation))
+                continue
+            group.original = panel(record, None)
+            group.correct = record.get("correct")
+            if record.get("confidence") is not None:
+                calibration.append((record["confidence"], bool(record.get("correct"))))
+        count += len(chunk)
+        if len(chunk) < CHUNK:
+            return RunRecords(list(groups.values()), count, calibration)
+
+
+def panel(record: dict[str, Any], perturbation: dict[str, Any] | None) -> str:
+    """One record: its prompts and completions, prediction, stats and references."""
+    if perturbation:
+        heading = (f'{text(perturbation.get("label") or perturbation.get("name", ""))}'
+                   f'<span class="tag">{text(perturbation.get("family", ""))}</span>')
+    else:
+        heading = "original"
+    item = text(record["item_id"])
+    exchanges = record.get("exchanges", [])
+    sent = "".join(_exchange(e, i, len(exchanges)) for i, e in enumerate(exchanges))
+    correct = record.get("correct")
+    badge = "" if correct is None else RIGHT if correct else WRONG
+    confidence = record.get("confidence")
+    confidence_html = "" if confidence is None else f"<dt>confidence</dt><dd>{number(confidence)}</dd>"
+    stats = ", ".join(f"{text(k)} {number(v)}" for k, v in sorted(record.get("stats", {}).items()))
+    references = "".join(_reference(r) for r in record["instance"].get("references", ()))
+    return (f'<section class="variant" data-item="{item}"><h4>{heading}</h4>{sent}<dl class="facts">'
+            f'<dt>prediction</dt><dd><span class="prediction">{text(record.get("prediction", ""))}</span> {badge}</dd>'
+            f'{confidence_html}<dt>stats</dt><dd>{stats}</dd></dl><h5>references</h5><ul class="refs">{references}'
+            f'</ul><button class="more" type="button" data-item="{item}">details</button></section>')
+
+
+def _unshown(record: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a record its panel does not show, for the "details" button: the adapter's details,
+    the instance's extra fields, the few-shot examples, and each completion's tokens and log-probs."""
+    completions = [{k: v for k, v in e["completion"].items() if k in UNSHOWN_COMPLETION and v}
+                   for e in record.get("exchanges", ())]
+    unshown = {"details": record.get("details"), "extra": record["instance"].get("extra"),
+               "examples": record.get("examples"), "completions": completions if any(completions) else None}
+    return {k: v for k, v in unshown.items() if v}
+
+
+def _reference(reference: dict[str, Any]) -> str:
+    tags = reference.get("tags", ())
+    if tags == ["correct"]:  # the common case, without escaping a known word
+        return f'<li class="correct"><span class="ref">{text(reference["output"])}</span>{CORRECT_TAG}</li>'
+    css = ' class="correct"' if "correct" in tags else ""
+    labels = "".join(f'<span class="tag">{text(t)}</span>' for t in tags)
+    return f'<li{css}><span class="ref">{text(reference["output"])}</span>{labels}</li>'
+
+
+def _exchange(exchange: dict[str, Any], index: int, total: int) -> str:
+    request, completion = exchange["request"], exchange["completion"]
+    prompt, shared = request["prompt"], request.get("shared_prefix", "")
+    number_ = f" {index + 1} of {total}" if total > 1 else ""
+    if shared and prompt.startswith(shared):
+        # The shared prefix (instructions, few-shot examples) is the head of the prompt: shown muted, in place.
+        sent = f'<pre class="prompt">\n{_shared_html(shared)}{text(prompt[len(shared):])}</pre>'
+    else:
+        sent = pre(prompt, "prompt")
+    settings = (f"max_tokens {request.get('max_tokens', 0)}, temperature {request.get('temperature', 0)}, "
+                f"stop {_stop_html(tuple(request.get('stop', ())))}")
+    cost = (f"{completion.get('prompt_tokens', 0)} prompt + {completion.get('completion_tokens', 0)} tokens, "
+            f"{completion.get('wall_s', 0.0):.3f} s{' (cached)' if completion.get('cached') else ''}")
+    if request.get("continuations"):
+        scores = completion.get("continuation_logprobs", [])
+        best = max(range(len(scores)), key=scores.__getitem__) if scores else -1
+        rows = "".join(
+            f'<tr{BEST if i == best else ""}><td><span class="ref">{text(c)}</span></td>'
+            f'<td class="num">{_logprob(scores, i)}</td></tr>'
+            for i, c in enumerate(request["continuations"]))
+        answer = (f'<table class="scores"><thead><tr><th>continuation</th><th>log-prob</th></tr></thead>'
+                  f"<tbody>{rows}</tbody></table>")
+    else:
+        answer = pre(completion.get("text", ""), "completion")
+    return (f'<h5>prompt{number_} <span class="muted">(exactly as sent; {settings})</span></h5>{sent}'
+            f'<h5>completion <span class="muted">({cost})</span></h5>{answer}')
+
+
+@lru_cache(maxsize=64)
+def _shared_html(shared: str) -> str:
+    """A shared prefix, escaped once for all the prompts of a draw that begin with it."""
+    return f'<span class="shared" title="shared prefix: instructions and examples">{text(shared)}</span>'
+
+
+@lru_cache(maxsize=64)
+def _stop_html(stop: tuple[str, ...]) -> str:
+    return text(json.dumps(list(stop), ensure_ascii=False))
+
+
+def _logprob(scores: list[float], i: int) -> str:
+    return f"{scores[i]:.4f}" if i < len(scores) and scores[i] is not None else "n/a"
+
+
+def pager(run_id: str, current: int, total: int) -> str:
+    """Links to the first, previous, nearby, next and last drill-down pages."""
+    def page_link(number_: int, label: str) -> str:
+        return link(paths.href(paths.instances_page(run_id, number_)), label)
+
+    shown = sorted({1, total, *range(max(1, current - 3), min(total, current + 3) + 1)})
+    parts = [page_link(current - 1, "\u2039 previous")] if current > 1 else []
+    last = 0
+    for number_ in shown:
+        if number_ > last + 1:
+            parts.append('<span class="gap">\u2026</span>')
+        here = number_ == current
+        parts.append(f'<span class="current">{number_}</span>' if here else page_link(number_, str(number_)))
+        last = number_
+    if current < total:
+        parts.append(page_link(current + 1, "next \u203a"))
+    return f'<nav class="pager" aria-label="instance pages">{"".join(parts)}</nav>'
+
+
+def instance_pages(run: dict[str, Any], records: RunRecords) -> Iterator[Page]:
+    """The drill-down pages of a run (none when it has no records)."""
+    run_id, labels = run["run_id"], run["labels"]
+    what = " \u00b7 ".join(str(labels.get(k, "")) for k in ("scenario", "model", "method"))
+    total = max(1, -(-len(records.groups) // GROUPS_PER_PAGE))
+    for number_ in range(1, total + 1 if records.groups else 1):
+        chunk = records.groups[(number_ - 1) * GROUPS_PER_PAGE : number_ * GROUPS_PER_PAGE]
+        first = (number_ - 1) * GROUPS_PER_PAGE + 1
+        articles = "".join(_article(g) for g in chunk)
+        more = safe_json({item: unshown for g in chunk for item, unshown in g.more.items()})
+        nav = pager(run_id, number_, total)
+        body = (f"<h1>Instances {first}-{first + len(chunk) - 1} of {len(records.groups)}</h1>"
+                f"<p>{link(paths.href(paths.run_page(run_id)), what)}: each instance with its perturbed variants "
+                f"beside it.</p>{nav}{articles}{nav}{json_script('details', more)}")
+        yield Page(paths.instances_page(run_id, number_), f"Instances {number_}/{total}: {what}", body)
+
+
+def _article(group: Group) -> str:
+    badge = "" if group.correct is None else RIGHT if group.correct else WRONG
+    subgroup = f'<span class="muted">subgroup {text(group.subgroup)}</span>' if group.subgroup else ""
+    variants = f'<span class="muted">{len(group.variants)} variants</span>' if group.variants else ""
+    original = group.original or '<section class="variant"><h4>original</h4><p class="muted">not stored</p></section>'
+    return (f'<article class="instance" id="{text(f"d{group.draw}-{group.instance_id}")}"><header>'
+            f'<h3>{text(group.instance_id)}</h3><span class="muted">draw {group.draw}</span>{subgroup}{badge}'
+            f'{variants}</header><div class="variants">{original}{"".join(group.variants)}</div></article>')
