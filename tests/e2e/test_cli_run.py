@@ -45,6 +45,15 @@ def test_run_results_and_compare(store_dir):
     compared = json.loads(tony("compare", run_a, run_b, "--store", store_dir, "--format", "json",
                                "--metric", "accuracy", check=True).stdout)["paired"][0]
     assert compared["n"] == 24 and compared["mcnemar_p"] is not None
+    # Without --metric: every family, per-instance metrics paired, whole-run stats side by side.
+    everything = json.loads(tony("compare", run_a, run_b, "--store", store_dir, "--format", "json", check=True).stdout)
+    assert {c["family"] for c in everything["paired"]} >= {"accuracy", "efficiency"}
+    unpaired = {c["metric"]: c for c in everything["unpaired"]}
+    assert unpaired["ece_10_bin"]["family"] == "calibration"
+    assert unpaired["ece_10_bin"]["difference"] == pytest.approx(
+        unpaired["ece_10_bin"]["value_a"] - unpaired["ece_10_bin"]["value_b"])
+    table = tony("compare", run_a, run_b, "--store", store_dir, check=True).stdout
+    assert "whole-run stats" in table and "calibration" in table
     # CSV has the same rows; a rerun is answered from the store.
     csv_lines = tony("results", "--store", store_dir, "--format", "csv", check=True).stdout.strip().splitlines()
     assert len(csv_lines) == len(rows) + 1
