@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tony.core.errors import ModelError
-from tony.lm.clients.hf_shared_prompt import score_sharing_prompt
+from tony.lm.clients.hf_shared_prompt import SharedPass, shared_passes
 from tony.lm.clients.hf_weights import resolve_model_path, weights_identity
 from tony.lm.clients.models import file_digest
 from tony.lm.types import Completion, Request
@@ -226,8 +226,8 @@ class TransformersClient:
         results: list[Completion | None] = [None] * len(requests)
         scoring = [i for i, r in enumerate(requests) if r.is_scoring]
         if self.share_prompt and self._head_from_hidden:
-            for i in scoring:
-                results[i] = self._score_shared(requests[i])
+            for i, completion in zip(scoring, self._score_shared([requests[i] for i in scoring]), strict=True):
+                results[i] = completion
         whole = [i for i in scoring if results[i] is None]
         for i, completion in zip(whole, self._score([requests[i] for i in whole]), strict=True):
             results[i] = completion
@@ -362,19 +362,47 @@ class TransformersClient:
             for r in range(len(requests))
         ]
 
-    def _score_shared(self, request: Request) -> Completion | None:
-        t0 = time.perf_counter()
-        shared = score_sharing_prompt(self, request)
-        if shared is None:
-            return None
-        return Completion(
-            continuation_logprobs=tuple(shared.logprobs),
-            continuation_lengths=tuple(shared.lengths),
-            prompt_tokens=shared.prompt_tokens,
-            completion_tokens=sum(shared.lengths),
-            processed_tokens=shared.processed_tokens,
-            wall_s=time.perf_counter() - t0,
-        )
+    def _score_shared(self, requests: list[Request]) -> list[Completion | None]:
+        """Requests scored after one pass over each prompt (None where that does not apply), the output
+        layer applied to all their scored positions together."""
+        torch, _ = _import_backend()
+        passes: list[SharedPass | None] = []
+        busy: list[float] = []
+        with torch.inference_mode():
+            for start in range(0, len(requests), self.batch_size):
+                t0 = time.perf_counter()
+                group = shared_passes(self, requests[start : start + self.batch_size])
+                passes += group
+                # The group's decoder time, shared in proportion to the tokens each request fed.
+                fed = [p.processed_tokens if p else 0 for p in group]
+                busy += [(time.perf_counter() - t0) * n / max(sum(fed), 1) for n in fed]
+            done = [p for p in passes if p is not None]
+            if not done:
+                return [None] * len(requests)
+            t0 = time.perf_counter()
+            targets = torch.tensor([t for p in done for t in p.targets], device=self.device)
+            token_lp = self.token_logprobs_from_hidden(torch.cat([p.hidden for p in done]), targets)
+            token_lp = token_lp.double().cpu().tolist()
+            head_s = time.perf_counter() - t0
+        rows_total = len(token_lp)
+        out: list[Completion | None] = []
+        for shared, seconds in zip(passes, busy, strict=True):
+            if shared is None:
+                out.append(None)
+                continue
+            mine, token_lp = token_lp[: len(shared.targets)], token_lp[len(shared.targets) :]
+            logprobs = [0.0] * len(shared.lengths)
+            for option, value in zip(shared.options, mine, strict=True):
+                logprobs[option] += value
+            out.append(Completion(
+                continuation_logprobs=tuple(logprobs),
+                continuation_lengths=tuple(shared.lengths),
+                prompt_tokens=shared.prompt_tokens,
+                completion_tokens=sum(shared.lengths),
+                processed_tokens=shared.processed_tokens,
+                wall_s=seconds + head_s * len(mine) / rows_total,
+            ))
+        return out
 
     def token_logprobs_from_hidden(self, hidden: Any, targets: Any) -> Any:
         """log p(target) at each row of final hidden states, through the output layer in chunks
