@@ -7,9 +7,10 @@ Three `tony run` commands on the embedded model, each timed whole (start-up incl
              11 variants per instance), in a fresh store (nothing cached);
   after      the perturbed suite again, in the plain run's store: its unperturbed items, and every
              variant whose text the perturbation left unchanged, come from the request cache.
-From the stored records it also counts, over the perturbed variants of the few-shot run, the tokens
-the model processed against the tokens of the prompts sent: below 1 means the few-shot prefix (which
-is never perturbed) was decoded once and reused.
+From the stored records it also counts the model's work in each (requests, cache hits, tokens
+processed), which does not depend on what else the machine is doing, and, over the perturbed
+variants, the tokens processed against the tokens of the prompts sent: below 1 means the shared
+prefix (instructions and few-shot examples, never perturbed) was decoded once and reused.
 
     .venv/bin/python benchmarks/perturbation_cost.py [--instances 40]
 """
@@ -42,21 +43,26 @@ def tony_run(entries: list[str], store: Path, instances: int) -> float:
     return time.perf_counter() - start
 
 
-def token_counts(store: Path) -> dict[str, int]:
-    """Prompt and processed tokens of the perturbed run's variants and originals, from the stored records."""
-    counts = {"variant_prompt": 0, "variant_processed": 0, "original_processed": 0, "variants": 0, "originals": 0}
+def model_work(store: Path) -> dict[str, int]:
+    """What the model was asked in a store, from its records: requests, those answered from the cache,
+    and the tokens it processed for the rest (variants' prompt tokens too, for the shared-prefix check)."""
+    work = {"items": 0, "requests": 0, "cached": 0, "processed_tokens": 0,
+            "variant_prompt_tokens": 0, "variant_processed_tokens": 0}
     with sqlite3.connect(store / "tony.sqlite") as conn:
-        rows = conn.execute("select r.payload from records r join runs u on u.run_id = r.run_id "
-                            "where u.spec like '%perturbations\": [{%' and u.spec like '%num_train\": 3%'")
-        for (payload,) in rows:
+        for (payload,) in conn.execute("select payload from records"):
             record = json.loads(payload)
-            completions = [e["completion"] for e in record["exchanges"] if not e["completion"]["cached"]]
-            kind = "variant" if record["perturbation"] else "original"
-            counts[f"{kind}s"] += 1
-            counts[f"{kind}_processed"] += sum(c["processed_tokens"] for c in completions)
-            if kind == "variant":
-                counts["variant_prompt"] += sum(c["prompt_tokens"] for c in completions)
-    return counts
+            work["items"] += 1
+            for exchange in record["exchanges"]:
+                completion = exchange["completion"]
+                work["requests"] += 1
+                if completion["cached"]:
+                    work["cached"] += 1
+                    continue
+                work["processed_tokens"] += completion["processed_tokens"]
+                if record["perturbation"]:
+                    work["variant_prompt_tokens"] += completion["prompt_tokens"]
+                    work["variant_processed_tokens"] += completion["processed_tokens"]
+    return work
 
 
 def main() -> None:
@@ -66,14 +72,19 @@ def main() -> None:
     shutil.rmtree(WORK, ignore_errors=True)
     perturbed_entries = [f"{run},{PERTURBATIONS}" for run in RUNS]
     plain = tony_run(RUNS, WORK / "plain", args.instances)
+    plain_work = model_work(WORK / "plain")
     perturbed = tony_run(perturbed_entries, WORK / "perturbed", args.instances)
+    perturbed_work = model_work(WORK / "perturbed")
     after = tony_run(perturbed_entries, WORK / "plain", args.instances)
-    tokens = token_counts(WORK / "perturbed")
+    after_work = {k: v - plain_work[k] for k, v in model_work(WORK / "plain").items()}
     result = {
-        "instances_per_run": args.instances, "runs": RUNS, "plain_s": plain, "perturbed_s": perturbed,
-        "perturbed_after_plain_s": after, "perturbed_over_plain": perturbed / plain,
-        "variant_processed_over_prompt_tokens": tokens["variant_processed"] / max(tokens["variant_prompt"], 1),
-        "tokens": tokens,
+        "instances_per_run": args.instances, "runs": RUNS,
+        "plain": {"wall_s": plain, **plain_work}, "perturbed": {"wall_s": perturbed, **perturbed_work},
+        "perturbed_after_plain": {"wall_s": after, **after_work},
+        "wall_ratio": perturbed / plain,
+        "token_ratio": perturbed_work["processed_tokens"] / plain_work["processed_tokens"],
+        "variant_processed_over_prompt_tokens":
+            perturbed_work["variant_processed_tokens"] / max(perturbed_work["variant_prompt_tokens"], 1),
     }
     print(json.dumps(result, indent=1))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
