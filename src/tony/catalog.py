@@ -66,4 +66,6 @@ BUILTINS: list[tuple[str, str, str, str]] = [
      "fairness: standard English spellings to African American English (target=aae)"),
     # results-site page sources (tony report): each a function from the store to pages
     ("report", "lm", "tony.lm.report:lm_pages", "language-model leaderboard, run pages and per-instance drill-down"),
+    ("report", "icl", "tony.icl.report:icl_pages",
+     "in-context learning: error against in-context examples, transformer and baselines, per class and distribution"),
 ]

@@ -57,6 +57,10 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the results site on 127.0.0.1")
     serve.add_argument("--out", help="site folder (default ./tony-results/site)")
     serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)")
+
+    from tony.icl.cli import add_icl_commands  # argparse only; the study is imported when it runs
+
+    add_icl_commands(commands)
     return parser
 
 
@@ -208,6 +212,15 @@ def _interval(row: dict[str, Any]) -> str:
 
 COMMANDS = {"run": _cmd_run, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare,
             "report": _cmd_report, "serve": _cmd_serve}
+
+
+def _cmd_icl(args: argparse.Namespace) -> int:
+    from tony.icl.cli import run_icl_command
+
+    return run_icl_command(args)
+
+
+COMMANDS["icl"] = _cmd_icl
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from tony.report.svg import Bar, Point, ReliabilityBin, interval_bars, reliability_diagram, scatter
+from tony.report.svg import Bar, Point, ReliabilityBin, Series, interval_bars, line_plot, reliability_diagram, scatter
 
 NS = "{http://www.w3.org/2000/svg}"
 HOSTILE = '<script>alert(1)</script>"&'
@@ -44,3 +44,16 @@ def test_scatter_colours_groups_and_falls_back_to_linear_for_non_positive_x():
 
 def test_scatter_with_no_points_is_still_a_plot():
     parse(scatter([], title="t", x_label="x", y_label="y"))
+
+
+def test_line_plot_draws_a_line_and_band_per_series_clipped_and_broken_at_gaps():
+    nan = math.nan
+    series = [Series("a", [0, 1, 2, 3], [1.0, 0.5, nan, 0.1], [0.9, 0.4, nan, 0.0], [1.1, 0.6, nan, 0.2]),
+              Series(HOSTILE, [0, 1, 2, 3], [5.0, 3.0, 1.0, 0.0])]
+    root = parse(line_plot(series, title="t", x_label="k", y_label="error", y_max=2.0))
+    lines = root.findall(f".//{NS}polyline")
+    assert len(lines) == 3  # "a" broken at its NaN, the other whole
+    assert len(root.findall(f".//{NS}polygon")) == 2  # "a"'s band, in two pieces; no band without intervals
+    tops = [float(p.split(",")[1]) for p in lines[-1].get("points").split()]
+    assert min(tops) >= 30  # values above y_max drawn at the top edge, not above it
+    assert any(t.text == HOSTILE for t in root.iter(f"{NS}title"))

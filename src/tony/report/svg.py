@@ -1,4 +1,4 @@
-"""Small inline SVG plots, written by hand: a reliability diagram, bars with intervals, a scatter.
+"""Small inline SVG plots, written by hand: a reliability diagram, bars with intervals, a scatter, lines with bands.
 
 Colours and fonts come from the site's CSS (classes, not inline styles); every label is escaped.
 """
@@ -161,3 +161,66 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str, 
         parts.append(f'<circle class="dot g{i % PALETTE}" cx="{WIDTH + 4}" cy="{top}" r="4"/>'
                      f'<text class="small" x="{WIDTH + 12}" y="{top + 4}">{text(group[:24])}</text>')
     return _frame(title, HEIGHT, "".join(parts), WIDTH + LEGEND)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a line plot, optionally with an interval band around it."""
+
+    label: str
+    """Its legend entry (and tooltip)."""
+    xs: Sequence[float]
+    ys: Sequence[float]
+    lows: Sequence[float] | None = None
+    """Lower ends of the band, one per x (None: no band)."""
+    highs: Sequence[float] | None = None
+
+
+def line_plot(series: Sequence[Series], *, title: str, x_label: str, y_label: str,
+              y_max: float | None = None) -> str:
+    """Lines (each with its shaded interval band, when given) coloured by series, with a legend.
+
+    The y axis starts at 0 and ends at `y_max` (default: the largest finite value); anything above
+    it is drawn at the top edge. Non-finite points break a line.
+    """
+    def finite(values: Sequence[float] | None) -> list[float]:
+        return [v for v in values or () if math.isfinite(v)]
+
+    all_x = [v for s in series for v in finite(s.xs)]
+    x_low, x_high = (min(all_x), max(all_x)) if all_x else (0.0, 1.0)
+    top = y_max if y_max is not None else max([*(v for s in series for v in finite(s.ys) + finite(s.highs)), 1e-9])
+    x = _unit_scale(x_low, x_high, LEFT, WIDTH - RIGHT)
+    y = _unit_scale(0.0, top, HEIGHT - BOTTOM, TOP)
+
+    def point(px: float, py: float) -> str:
+        return f"{x(px):.1f},{y(min(max(py, 0.0), top)):.1f}"
+
+    x_ticks = [(x(v), f"{v:.3g}") for v in (x_low, (x_low + x_high) / 2, x_high)]
+    y_ticks = [(y(v), f"{v:.3g}") for v in (0.0, top / 2, top)]
+    parts = [_axes(x_label, y_label, x_ticks, y_ticks, HEIGHT)]
+    for i, s in enumerate(series):
+        css = f"g{i % PALETTE}"
+        parts.append(f"<g><title>{text(s.label)}</title>")
+        if s.lows is not None and s.highs is not None:
+            for run in _finite_runs(list(zip(s.xs, s.lows, s.highs, strict=True))):
+                outline = [point(px, hi) for px, _, hi in run] + [point(px, lo) for px, lo, _ in reversed(run)]
+                parts.append(f'<polygon class="band {css}" points="{" ".join(outline)}"/>')
+        for run in _finite_runs(list(zip(s.xs, s.ys, strict=True))):
+            parts.append(f'<polyline class="line {css}" points="{" ".join(point(px, py) for px, py in run)}"/>')
+        parts.append("</g>")
+    for i, s in enumerate(series[: (HEIGHT - TOP) // 14]):
+        row = TOP + 4 + 14 * i
+        parts.append(f'<line class="line g{i % PALETTE}" x1="{WIDTH - 4}" y1="{row}" x2="{WIDTH + 8}" y2="{row}"/>'
+                     f'<text class="small" x="{WIDTH + 12}" y="{row + 4}">{text(s.label[:24])}</text>')
+    return _frame(title, HEIGHT, "".join(parts), WIDTH + LEGEND)
+
+
+def _finite_runs(rows: list[tuple[float, ...]]) -> list[list[tuple[float, ...]]]:
+    """Consecutive rows whose values are all finite."""
+    runs: list[list[tuple[float, ...]]] = [[]]
+    for row in rows:
+        if all(math.isfinite(v) for v in row):
+            runs[-1].append(row)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]

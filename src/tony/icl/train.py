@@ -1,0 +1,173 @@
+"""Training a transformer to learn a function class in context: the spec and the loop.
+
+`ICLTrainSpec` names everything that decides the trained weights (function class, d, model size,
+steps, batch size, learning rate, curriculum, seed); its key names the checkpoints. `train` runs
+Adam on the squared error averaged over every prefix of every prompt (the prediction at each x
+position), checkpointing to the store every `checkpoint_every` steps and at the end. Killed and
+started again it continues from the last checkpoint: model, optimizer, step and loss history are
+restored, and each step's batch is drawn from a generator seeded by (seed, step), so the data
+stream needs no saved state and a resumed run matches an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+
+from tony.core.errors import SpecError
+from tony.core.progress import progress_bar
+from tony.core.spec import Spec
+from tony.core.store import Store
+from tony.icl.checkpoint import discard_checkpoints, latest_checkpoint, load_checkpoint, save_checkpoint
+from tony.icl.curriculum import Curriculum
+from tony.icl.functions import FunctionClass, get_function_class
+from tony.icl.model import SIZES, ICLTransformer
+from tony.icl.prompts import sample_prompts
+
+CHECKPOINT_EVERY = 1000
+"""Default steps between checkpoints."""
+LOG_EVERY = 100
+"""Steps averaged into one point of the stored loss history."""
+
+
+class ICLTrainSpec(Spec):
+    """Everything that decides a trained in-context learner."""
+
+    function_class: str
+    """linear, sparse_linear, noisy_linear, relu_2nn or decision_tree (`tony.icl.functions`)."""
+    function_args: dict[str, int | float | bool] = Field(default_factory=dict)
+    """The class's hyperparameters, e.g. {"sparsity": 3}; empty for its defaults."""
+    dims: int = 20
+    """Input dimension d of the model (inactive curriculum dimensions are zero)."""
+    model_size: str = "standard"
+    """tiny, small or standard (`tony.icl.model.SIZES`)."""
+    steps: int = 500_000
+    batch_size: int = 64
+    lr: float = 1e-4
+    """Adam's learning rate."""
+    curriculum: Curriculum
+    seed: int = 0
+    """Seeds the initial weights and every batch."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ICLTrainSpec:
+        self.functions()  # an unknown class or bad hyperparameters are reported now
+        if self.model_size not in SIZES:
+            raise SpecError(f"unknown model size '{self.model_size}': choose one of {', '.join(SIZES)}")
+        if self.dims < 1 or self.curriculum.dims_end > self.dims:
+            raise SpecError(f"the curriculum grows to {self.curriculum.dims_end} active dimensions but the "
+                            f"model reads d={self.dims}: lower dims_end or raise dims")
+        if self.steps < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise SpecError(f"training needs steps >= 1, batch_size >= 1 and lr > 0, got {self.steps}, "
+                            f"{self.batch_size} and {self.lr}")
+        return self
+
+    @property
+    def max_points(self) -> int:
+        """The longest prompt the model is built for (its positions are twice this)."""
+        return self.curriculum.points_end
+
+    def functions(self) -> FunctionClass:
+        """The function class the model learns."""
+        return get_function_class(self.function_class, **self.function_args)
+
+    def build_model(self) -> ICLTransformer:
+        """The untrained model, initialised from `seed` (the global torch generator is left alone)."""
+        with torch.random.fork_rng():
+            torch.manual_seed(self.seed)
+            return ICLTransformer(self.dims, self.max_points, self.model_size)
+
+    def describe(self) -> str:
+        """A short label, e.g. "linear d=5 tiny 20000 steps"."""
+        args = "".join(f" {k}={v}" for k, v in sorted(self.function_args.items()))
+        return f"{self.function_class}{args} d={self.dims} {self.model_size} {self.steps} steps"
+
+
+@dataclass
+class TrainResult:
+    """A finished (or already finished) training run."""
+
+    model: ICLTransformer
+    step: int
+    """Steps trained (the spec's `steps`)."""
+    losses: list[tuple[int, float]] = field(default_factory=list)
+    """(step, mean training loss over the LOG_EVERY steps up to it)."""
+    checkpoint: Path | None = None
+    resumed_from: int = 0
+    """The step training continued from (0: a fresh start)."""
+    seconds: float = 0.0
+    """Time spent training in this call."""
+
+
+def batch_at(spec: ICLTrainSpec, functions: FunctionClass, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The training batch of `step`: prompts from the curriculum's sizes, seeded by (seed, step)."""
+    rng = np.random.default_rng([spec.seed, step])
+    xs, ys = sample_prompts(functions, spec.batch_size, spec.curriculum.points_at(step), spec.dims,
+                            active_dims=spec.curriculum.dims_at(step), rng=rng)
+    return torch.from_numpy(xs), torch.from_numpy(ys)
+
+
+def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOINT_EVERY, restart: bool = False,
+          max_steps: int | None = None) -> TrainResult:
+    """Train `spec` to its `steps`, continuing from its last checkpoint unless `restart`.
+
+    `max_steps` stops after that many steps in this call (a checkpoint is written there); the
+    result's `step` says how far training got. A corrupted checkpoint is a DataError that says how
+    to recover; nothing is deleted unless `restart` is given.
+    """
+    if checkpoint_every < 1:
+        raise SpecError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+    if restart:
+        discard_checkpoints(store, spec)
+    model = spec.build_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, fused=True)
+    state = load_checkpoint(store, spec)
+    step, losses = 0, []
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, losses = int(state["step"]), [(int(s), float(v)) for s, v in state["losses"]]
+    start_step, started = step, time.perf_counter()
+    checkpoint = None
+    if step >= spec.steps:
+        return TrainResult(model.eval(), step, losses, latest_checkpoint(store, spec), start_step)
+    stop = spec.steps if max_steps is None else min(spec.steps, step + max_steps)
+    functions, window = spec.functions(), []
+    model.train()
+    with progress_bar(spec.steps, f"train {spec.describe()}", initial=step, unit="step") as bar:
+        while step < stop:
+            xs, ys = batch_at(spec, functions, step)
+            loss = torch.nn.functional.mse_loss(model(xs, ys), ys)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            window.append(loss.item())
+            if not math.isfinite(window[-1]):
+                raise SpecError(f"training loss became {window[-1]} at step {step}: lower lr (now {spec.lr})")
+            if step % LOG_EVERY == 0 or step == stop:
+                losses.append((step, float(np.mean(window))))
+                window = []
+                bar.set_description(f"train {spec.describe()} loss {losses[-1][1]:.4f}", refresh=False)
+            if step % checkpoint_every == 0 or step == stop:
+                checkpoint = save_checkpoint(store, spec, _state(model, optimizer, step, losses))
+            bar.update(1)
+    return TrainResult(model.eval(), step, losses, checkpoint, start_step, time.perf_counter() - started)
+
+
+def trained_model(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOINT_EVERY) -> ICLTransformer:
+    """The model trained by `spec`: loaded from its final checkpoint, trained (or resumed) first if needed."""
+    return train(spec, store, checkpoint_every=checkpoint_every).model
+
+
+def _state(model: ICLTransformer, optimizer: torch.optim.Optimizer, step: int,
+           losses: list[tuple[int, float]]) -> dict[str, Any]:
+    return {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "losses": [list(p) for p in losses]}
