@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from typing import Any
 
@@ -12,6 +13,9 @@ EXIT_USAGE = 2
 HEADLINE_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1", "ece_10_bin", "selective_accuracy_area",
                     "tokens_per_second")
 HEADLINE_PARTS = ("@robustness", "@fairness", "bbq_bias", "demographic_representation", "toxic")
+# Each domain study adds its own top-level command: the module has add_commands(subparsers), which may import
+# argparse only, and run(args) -> exit code, which imports the study when it runs.
+DOMAIN_CLIS = {"icl": "tony.icl.cli"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,10 +61,8 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the results site on 127.0.0.1")
     serve.add_argument("--out", help="site folder (default ./tony-results/site)")
     serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)")
-
-    from tony.icl.cli import add_icl_commands  # argparse only; the study is imported when it runs
-
-    add_icl_commands(commands)
+    for module in DOMAIN_CLIS.values():
+        importlib.import_module(module).add_commands(commands)
     return parser
 
 
@@ -73,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     from tony.core.errors import TonyError
 
     try:
+        if args.command in DOMAIN_CLIS:
+            return importlib.import_module(DOMAIN_CLIS[args.command]).run(args)
         return COMMANDS[args.command](args)
     except TonyError as err:
         print(f"tony: error: {err}", file=sys.stderr)
@@ -212,15 +216,6 @@ def _interval(row: dict[str, Any]) -> str:
 
 COMMANDS = {"run": _cmd_run, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare,
             "report": _cmd_report, "serve": _cmd_serve}
-
-
-def _cmd_icl(args: argparse.Namespace) -> int:
-    from tony.icl.cli import run_icl_command
-
-    return run_icl_command(args)
-
-
-COMMANDS["icl"] = _cmd_icl
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from tony.cli import main
+from tony.core.checkpoints import checkpoint_name, latest_checkpoint, load_checkpoint
 from tony.core.errors import DataError, SpecError, UnknownComponentError
 from tony.core.store import Store
-from tony.icl.checkpoint import checkpoint_name, latest_checkpoint, load_checkpoint
 from tony.icl.curriculum import Curriculum
 from tony.icl.presets import PRESETS, get_preset
 from tony.icl.train import ICLTrainSpec, batch_at, train

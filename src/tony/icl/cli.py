@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 
-def add_icl_commands(commands: Any) -> None:
+def add_commands(commands: Any) -> None:
     """Add `icl` and its subcommands to the top-level subparsers `commands`."""
     icl = commands.add_parser("icl", help="in-context learning of function classes: train a transformer, evaluate it")
     sub = icl.add_subparsers(dest="icl_command", required=True, parser_class=type(icl))
@@ -38,7 +38,7 @@ def _spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="results directory or database URL (default ./tony-results)")
 
 
-def run_icl_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run `tony icl ...`; TonyErrors propagate to the caller, which prints them and exits 2."""
     from tony.icl import api
 

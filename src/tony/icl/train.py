@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from pydantic import Field, model_validator
 
+from tony.core.checkpoints import discard_checkpoints, latest_checkpoint, load_checkpoint, save_checkpoint
 from tony.core.errors import SpecError
 from tony.core.progress import progress_bar
 from tony.core.spec import Spec
 from tony.core.store import Store
-from tony.icl.checkpoint import discard_checkpoints, latest_checkpoint, load_checkpoint, save_checkpoint
 from tony.icl.curriculum import Curriculum
 from tony.icl.functions import FunctionClass, get_function_class
 from tony.icl.model import SIZES, ICLTransformer

@@ -1,15 +1,13 @@
-"""Training checkpoints as store artifacts, keyed by the training spec.
+"""Training checkpoints as store artifacts, keyed by the training spec: shared by every domain that trains.
 
-A checkpoint is one `torch.save` file (model, optimizer, step, loss history) stored with
-`Store.put_artifact` under the name ``icl-checkpoint/<spec key>``: content-hashed beside the
+A checkpoint is one `torch.save` file (model, optimizer, step, loss history, whatever the trainer
+needs to resume) stored with `Store.put_artifact` under the name ``checkpoint/<spec key>``: content-hashed beside the
 database and written atomically by the store (a temporary file, then a rename), so a kill at
 any moment leaves the previous checkpoint whole. The latest row of that name is the spec's
 checkpoint; older ones are removed once a newer one is stored. The checkpoint whose step equals
 the spec's `steps` is the trained model that evaluations load.
 
-(Looking an artifact up by name and dropping superseded ones are not in the kernel's Store yet;
-they are done here on its `artifacts` table, and belong in `tony.core` once a second domain
-checkpoints.)
+torch is imported when a checkpoint is written or read, so the kernel itself does not need it.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import torch
 
 from tony.core.errors import DataError
 from tony.core.spec import Spec
@@ -31,7 +28,7 @@ FORMAT = 1
 
 def checkpoint_name(spec: Spec) -> str:
     """The artifact name of `spec`'s checkpoints."""
-    return f"icl-checkpoint/{spec.key()}"
+    return f"checkpoint/{spec.key()}"
 
 
 def _rows(store: Store, spec: Spec) -> list[str]:
@@ -50,6 +47,8 @@ def latest_checkpoint(store: Store, spec: Spec) -> Path | None:
 
 def save_checkpoint(store: Store, spec: Spec, state: dict[str, Any]) -> Path:
     """Store `state` as `spec`'s newest checkpoint, then drop the older ones; return its file."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "spec_key": spec.key(), **state}, buffer)
     key = store.put_artifact(checkpoint_name(spec), buffer.getvalue())
@@ -72,14 +71,16 @@ def load_checkpoint(store: Store, spec: Spec) -> dict[str, Any] | None:
 
 
 def _read(path: Path, spec: Spec) -> dict[str, Any]:
+    import torch
+
     recover = f"delete {path} to train again from step 0, or rerun the training with --restart"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same user-fixable problem
-        raise DataError(f"checkpoint {path} of ICL training {spec.key()[:12]} is corrupted or truncated "
+        raise DataError(f"checkpoint {path} of training {spec.key()[:12]} is corrupted or truncated "
                         f"(torch.load: {type(err).__name__}): {recover}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("spec_key") != spec.key():
-        raise DataError(f"checkpoint {path} is not a tony ICL checkpoint of training {spec.key()[:12]}: {recover}")
+        raise DataError(f"checkpoint {path} is not a tony checkpoint of training {spec.key()[:12]}: {recover}")
     return state
 
 
