@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml scripts/install_bigbench.py scripts/system_packages.sh
 	scripts/system_packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[lm,hf,dev]'
+	$(PY) -m pip install -q -e '.[lm,hf,icl,vision,rl,annotations,dev]'
 	$(PY) scripts/install_bigbench.py
 	touch $(STAMP)
 

@@ -4,7 +4,9 @@ Both sides are the same network: tony's `ICLTransformer`, and `transformers.GPT2
 `inputs_embeds` (what Garg et al.'s code trains) with the same linear read-in and read-out, no dropout,
 SDPA attention. They start from the same weights (tony's model loads the GPT-2 weights), see the same
 batches (linear functions, d=20, 41 points, batch 64) and take the same fused-Adam steps (lr 1e-4), so
-their losses should agree to float rounding. Each side trains in its own fresh process (spawn), so its
+their losses should agree to float rounding. A third side, "hf-paper", is the paper's model as its code
+configures it (GELU's tanh approximation, GPT2Config's default): the same weights, losses that differ only
+by the activation. Each side trains in its own fresh process (spawn), so its
 peak resident memory (ru_maxrss, minus the process's resident size before the model is built) is its own;
 the sides alternate, `--repeats` times, and the best steps/s of each is reported.
 
@@ -29,6 +31,9 @@ RESULTS = Path(__file__).parent / "results" / "icl_throughput.json"
 STEPS = {"tiny": 100, "small": 40, "standard": 8}
 """Default timed steps per size (after WARMUP untimed ones), sized for a 2-core CPU."""
 WARMUP = 3
+PAPER_ACTIVATION = "gelu_new"
+"""GPT2Config's default, which the paper's code keeps: GELU's tanh approximation. The "hf" side uses the exact
+GELU, as tony does, so that its losses equal tony's to the bit; "hf-paper" is the paper's model as it is."""
 
 
 def _batches(dims: int, points: int, batch: int, count: int, seed: int):
@@ -43,8 +48,8 @@ def _batches(dims: int, points: int, batch: int, count: int, seed: int):
     return out
 
 
-def _models(size: str, dims: int, points: int, seed: int):
-    """tony's model and the Hugging Face one, with equal weights."""
+def _models(size: str, dims: int, points: int, seed: int, activation: str = "gelu"):
+    """tony's model and the Hugging Face one, with equal weights (`activation`: the Hugging Face side's)."""
     import torch
     from torch import nn
     from transformers import GPT2Config, GPT2Model
@@ -62,7 +67,7 @@ def _models(size: str, dims: int, points: int, seed: int):
             config = GPT2Config(n_positions=2 * points, n_embd=shape.width, n_layer=shape.layers,
                                 n_head=shape.heads, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
                                 use_cache=False, attn_implementation="sdpa",
-                                activation_function="gelu")
+                                activation_function=activation)
             self.read_in = nn.Linear(dims, shape.width)
             self.backbone = GPT2Model(config)
             self.read_out = nn.Linear(shape.width, 1)
@@ -85,7 +90,8 @@ def _side(which: str, size: str, config: dict[str, Any], steps: int, compile_mod
 
     batches = _batches(config["dims"], config["points"], config["batch"], steps + WARMUP, config["seed"])
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    ours, hf = _models(size, config["dims"], config["points"], config["seed"])
+    activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"
+    ours, hf = _models(size, config["dims"], config["points"], config["seed"], activation)
     model = ours if which == "tony" else hf
     del ours, hf
     step_fn = model
@@ -128,7 +134,7 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         steps = args.steps or STEPS[size]
-        sides = ["tony", "hf"] + (["tony+compile"] if args.compile else [])
+        sides = ["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
         runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
         for _ in range(args.repeats):
             for side in sides:
@@ -142,14 +148,17 @@ def main() -> None:
         relative = [abs(a - b) / abs(b) for a, b in zip(tony_losses, hf_losses, strict=True)]
         row = {"size": size, "timed_steps": steps, "warmup_steps": WARMUP,
                "speedup_tony_over_hf": best["tony"]["steps_per_s"] / best["hf"]["steps_per_s"],
-               "loss_after_all_steps": {"tony": tony_losses[-1], "hf": hf_losses[-1]},
+               "speedup_tony_over_hf_paper": best["tony"]["steps_per_s"] / best["hf-paper"]["steps_per_s"],
+               "loss_after_all_steps": {"tony": tony_losses[-1], "hf": hf_losses[-1],
+                                        "hf-paper": best["hf-paper"]["losses"][-1]},
                "loss_max_relative_difference": max(relative),
                **{side: {k: v for k, v in r.items() if k != "losses"} | {
                    "all_runs_steps_per_s": [x["steps_per_s"] for x in runs[side]]} for side, r in best.items()}}
         if args.compile:
             row["speedup_compiled_over_eager"] = best["tony+compile"]["steps_per_s"] / best["tony"]["steps_per_s"]
         rows.append(row)
-        print(f"{size}: tony {row['speedup_tony_over_hf']:.2f}x HF; losses {tony_losses[-1]:.5f} vs "
+        print(f"{size}: tony {row['speedup_tony_over_hf']:.2f}x HF, {row['speedup_tony_over_hf_paper']:.2f}x the "
+              f"paper's HF model; losses {tony_losses[-1]:.5f} vs "
               f"{hf_losses[-1]:.5f} (max relative difference {max(relative):.1e})", flush=True)
     result = {"benchmark": "icl_throughput", "measured_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
               "machine": {"platform": platform.platform(), "processor": platform.processor(),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tony's tests and demo need, where missing: a C++ toolchain (llama-cpp-python
-# builds from source), PostgreSQL server binaries (store tests), WordNet (the synonym perturbation) and
-# Chromium (the site's browser tests). Does nothing when everything is there. Without root or sudo it
-# says what is missing and goes on: the tests that need a missing package skip.
+# builds from source), PostgreSQL server binaries (store tests), WordNet (the synonym perturbation and
+# class hierarchies built from WordNet) and Chromium (the site's browser tests). Does nothing when
+# everything is there. Without root or sudo it says what is missing and goes on: the tests that need a
+# missing package skip.
 set -euo pipefail
 
 SUDO=""
@@ -21,6 +22,7 @@ command -v g++ >/dev/null 2>&1 || missing+=(g++)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 have_initdb || missing+=(postgresql)
 [ -f /usr/share/wordnet/data.noun ] || missing+=(wordnet-base)
+[ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 
 if [ "${#missing[@]}" -eq 0 ]; then

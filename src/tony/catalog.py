@@ -68,4 +68,12 @@ BUILTINS: list[tuple[str, str, str, str]] = [
     ("report", "lm", "tony.lm.report:lm_pages", "language-model leaderboard, run pages and per-instance drill-down"),
     ("report", "icl", "tony.icl.report:icl_pages",
      "in-context learning: error against in-context examples, transformer and baselines, per class and distribution"),
+    ("report", "rl", "tony.rl.report:pages",
+     "PPO and TRPO ablations: return against steps over seeds, final returns, trust-region diagnostics"),
+    ("report", "annotations-multilabel", "tony.annotations.multilabel.report:pages",
+     "multi-label annotations: objects per image, main labels, standard against multi-label accuracy"),
+    ("report", "annotations-replication", "tony.annotations.replication.report:pages",
+     "dataset replication: original against replicated accuracy per model, raw and bias-corrected, fitted lines"),
+    ("report", "vision-breeds", "tony.vision.breeds.report:pages",
+     "BREEDS subpopulation shift: source against target accuracy, the gap, last-layer and augmentation interventions"),
 ]

@@ -15,7 +15,8 @@ HEADLINE_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1", "ece_1
 HEADLINE_PARTS = ("@robustness", "@fairness", "bbq_bias", "demographic_representation", "toxic")
 # Each domain study adds its own top-level command: the module has add_commands(subparsers), which may import
 # argparse only, and run(args) -> exit code, which imports the study when it runs.
-DOMAIN_CLIS = {"icl": "tony.icl.cli"}
+DOMAIN_CLIS = {"icl": "tony.icl.cli", "breeds": "tony.vision.cli", "rl": "tony.rl.cli",
+               "annotations": "tony.annotations.cli"}
 
 
 class _Parser(argparse.ArgumentParser):

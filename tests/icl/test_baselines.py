@@ -159,7 +159,7 @@ def test_missing_xgboost_is_a_clean_error(monkeypatch: pytest.MonkeyPatch) -> No
         return None if name == "xgboost" else real_find_spec(name)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    with pytest.raises(SpecError, match=r"needs the 'xgboost' package.*pip install 'xgboost=="):
+    with pytest.raises(SpecError, match=r"needs the 'xgboost' package.*pip install 'tony\[icl\]'"):
         XGBoost()
 
 

@@ -9,8 +9,8 @@ from importlib import resources
 import numpy as np
 import pytest
 
+from tony.core import wordnet
 from tony.core.errors import DataError, SpecError
-from tony.lm.perturbations import wordnet
 from tony.lm.perturbations._words import WORD, data_rows, match_case
 from tony.lm.perturbations.base import FAIRNESS, ROBUSTNESS, Perturbation
 from tony.lm.perturbations.contraction import Contraction, Expansion

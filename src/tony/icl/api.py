@@ -9,13 +9,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
-from tony.core.errors import DataError, SpecError
+from tony.core.errors import SpecError
 from tony.core.runner import RunResult
+from tony.core.spec import read_spec_file
 from tony.core.stats import Stat
 from tony.core.store import Store
 from tony.icl.presets import PRESETS, Preset, get_preset
@@ -26,30 +25,6 @@ from tony.icl.train import CHECKPOINT_EVERY, ICLTrainSpec, TrainResult
 def presets() -> list[Preset]:
     """Every named set-up (`tony icl presets`)."""
     return list(PRESETS.values())
-
-
-def read_spec_file(path: str | Path) -> dict[str, Any]:
-    """The mapping in a JSON or YAML spec file; a DataError when it cannot be read."""
-    file = Path(path)
-    try:
-        content = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"spec file not found: {file}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read spec file {file}: {err}") from None
-    try:
-        if file.suffix == ".json":
-            data = json.loads(content)
-        else:
-            import yaml
-
-            data = yaml.safe_load(content)
-    except Exception as err:  # noqa: BLE001 - json.JSONDecodeError, yaml.YAMLError
-        raise DataError(f"spec file {file} is not valid {file.suffix.lstrip('.') or 'YAML'}: "
-                        f"{str(err).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"spec file {file} must hold a mapping of spec fields")
-    return data
 
 
 def train_spec(preset: str | None = None, spec_file: str | Path | None = None, *,

@@ -68,10 +68,11 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
+    from tony.core.spec import read_spec_file
     from tony.icl import api
 
     if args.spec and not args.preset:
-        data = api.read_spec_file(args.spec)
+        data = read_spec_file(args.spec)
         specs = [api.eval_spec_file(args.spec)] if "train" in data else None
     else:
         specs = None

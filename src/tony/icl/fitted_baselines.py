@@ -19,7 +19,7 @@ from tony.icl._prefix import PrefixEstimator, require_module
 
 PAPER_LASSO_ALPHAS = (1.0, 0.1, 0.01, 0.001, 0.0001)
 """A sweep of Lasso penalties over the range the paper reports."""
-XGBOOST_INSTALL = "pip install 'xgboost==3.2.0'"
+XGBOOST_INSTALL = "pip install 'tony[icl]' (or 'xgboost-cpu==3.2.0')"
 
 
 class _PerPrefixModel(PrefixEstimator):

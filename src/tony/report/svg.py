@@ -56,13 +56,13 @@ class Point:
     """Points of a group share a colour and a legend entry."""
 
 
-def _frame(title: str, height: int, inner: str, width: int = WIDTH) -> str:
+def frame(title: str, height: int, inner: str, width: int = WIDTH) -> str:
     return (f'<svg class="plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" role="img" aria-label="{text(title)}">'
             f'<text class="title" x="{WIDTH / 2}" y="18" text-anchor="middle">{text(title)}</text>{inner}</svg>')
 
 
-def _axes(x_label: str, y_label: str, x_ticks: list[tuple[float, str]], y_ticks: list[tuple[float, str]],
+def axes(x_label: str, y_label: str, x_ticks: list[tuple[float, str]], y_ticks: list[tuple[float, str]],
           height: int) -> str:
     """Axis lines, ticks (already in pixels) and labels."""
     bottom = height - BOTTOM
@@ -81,17 +81,17 @@ def _axes(x_label: str, y_label: str, x_ticks: list[tuple[float, str]], y_ticks:
     return "".join(parts)
 
 
-def _unit_scale(low: float, high: float, pixels_low: float, pixels_high: float):
+def unit_scale(low: float, high: float, pixels_low: float, pixels_high: float):
     span = (high - low) or 1.0
     return lambda v: pixels_low + (v - low) / span * (pixels_high - pixels_low)
 
 
 def reliability_diagram(bins: Sequence[ReliabilityBin], *, title: str = "Reliability diagram") -> str:
     """Accuracy per confidence bin against the diagonal of perfect calibration; n above each bar."""
-    x = _unit_scale(0.0, 1.0, LEFT, WIDTH - RIGHT)
-    y = _unit_scale(0.0, 1.0, HEIGHT - BOTTOM, TOP)
+    x = unit_scale(0.0, 1.0, LEFT, WIDTH - RIGHT)
+    y = unit_scale(0.0, 1.0, HEIGHT - BOTTOM, TOP)
     ticks = [(v, f"{v:g}") for v in (0.0, 0.25, 0.5, 0.75, 1.0)]
-    parts = [_axes("confidence", "accuracy", [(x(v), s) for v, s in ticks], [(y(v), s) for v, s in ticks], HEIGHT)]
+    parts = [axes("confidence", "accuracy", [(x(v), s) for v, s in ticks], [(y(v), s) for v, s in ticks], HEIGHT)]
     parts.append(f'<line class="diagonal" x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}"/>')
     for b in bins:
         if b.n == 0:
@@ -106,7 +106,7 @@ def reliability_diagram(bins: Sequence[ReliabilityBin], *, title: str = "Reliabi
         above = min(y(b.accuracy), y(b.confidence)) - 3
         parts.append(f'<text class="small" x="{(left + right) / 2:.1f}" y="{above:.1f}" '
                      f'text-anchor="middle">{b.n}</text>')
-    return _frame(title, HEIGHT, "".join(parts))
+    return frame(title, HEIGHT, "".join(parts))
 
 
 def interval_bars(bars: Sequence[Bar], *, title: str, axis_label: str) -> str:
@@ -115,7 +115,7 @@ def interval_bars(bars: Sequence[Bar], *, title: str, axis_label: str) -> str:
     height = TOP + row * len(bars) + BOTTOM
     top_value = max([1.0, *(b.high for b in bars if math.isfinite(b.high)), *(b.value for b in bars
                                                                             if math.isfinite(b.value))])
-    x = _unit_scale(0.0, top_value, LEFT + label_width, WIDTH - RIGHT)
+    x = unit_scale(0.0, top_value, LEFT + label_width, WIDTH - RIGHT)
     bottom = height - BOTTOM
     parts = [f'<line class="axis" x1="{x(0)}" y1="{TOP}" x2="{x(0)}" y2="{bottom}"/>',
              f'<line class="axis" x1="{x(0)}" y1="{bottom}" x2="{x(top_value)}" y2="{bottom}"/>']
@@ -136,7 +136,7 @@ def interval_bars(bars: Sequence[Bar], *, title: str, axis_label: str) -> str:
             parts.append(f'<line class="whisker" x1="{x(b.low):.1f}" y1="{middle}" x2="{x(b.high):.1f}" '
                          f'y2="{middle}"/>')
         parts.append("</g>")
-    return _frame(title, height, "".join(parts))
+    return frame(title, height, "".join(parts))
 
 
 def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str, log_x: bool = False) -> str:
@@ -146,11 +146,11 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str, 
     xs = [math.log10(p.x) if log_x else p.x for p in shown]
     low, high = (min(xs), max(xs)) if xs else (0.0, 1.0)
     pad = (high - low) * 0.08 or 0.5
-    x = _unit_scale(low - pad, high + pad, LEFT, WIDTH - RIGHT)
-    y = _unit_scale(0.0, max([1.0, *(p.y for p in shown)]), HEIGHT - BOTTOM, TOP)
+    x = unit_scale(low - pad, high + pad, LEFT, WIDTH - RIGHT)
+    y = unit_scale(0.0, max([1.0, *(p.y for p in shown)]), HEIGHT - BOTTOM, TOP)
     x_ticks = [(x(v), f"{10 ** v:.3g}" if log_x else f"{v:.3g}") for v in (low, (low + high) / 2, high)]
     y_ticks = [(y(v), f"{v:g}") for v in (0.0, 0.5, 1.0)]
-    parts = [_axes(x_label + (" (log scale)" if log_x else ""), y_label, x_ticks, y_ticks, HEIGHT)]
+    parts = [axes(x_label + (" (log scale)" if log_x else ""), y_label, x_ticks, y_ticks, HEIGHT)]
     groups = sorted({p.group for p in shown})
     for p, px in zip(shown, xs, strict=True):
         css = f"g{groups.index(p.group) % PALETTE}"
@@ -160,7 +160,7 @@ def scatter(points: Sequence[Point], *, title: str, x_label: str, y_label: str, 
         top = TOP + 4 + 14 * i
         parts.append(f'<circle class="dot g{i % PALETTE}" cx="{WIDTH + 4}" cy="{top}" r="4"/>'
                      f'<text class="small" x="{WIDTH + 12}" y="{top + 4}">{text(group[:24])}</text>')
-    return _frame(title, HEIGHT, "".join(parts), WIDTH + LEGEND)
+    return frame(title, HEIGHT, "".join(parts), WIDTH + LEGEND)
 
 
 @dataclass(frozen=True)
@@ -189,15 +189,15 @@ def line_plot(series: Sequence[Series], *, title: str, x_label: str, y_label: st
     all_x = [v for s in series for v in finite(s.xs)]
     x_low, x_high = (min(all_x), max(all_x)) if all_x else (0.0, 1.0)
     top = y_max if y_max is not None else max([*(v for s in series for v in finite(s.ys) + finite(s.highs)), 1e-9])
-    x = _unit_scale(x_low, x_high, LEFT, WIDTH - RIGHT)
-    y = _unit_scale(0.0, top, HEIGHT - BOTTOM, TOP)
+    x = unit_scale(x_low, x_high, LEFT, WIDTH - RIGHT)
+    y = unit_scale(0.0, top, HEIGHT - BOTTOM, TOP)
 
     def point(px: float, py: float) -> str:
         return f"{x(px):.1f},{y(min(max(py, 0.0), top)):.1f}"
 
     x_ticks = [(x(v), f"{v:.3g}") for v in (x_low, (x_low + x_high) / 2, x_high)]
     y_ticks = [(y(v), f"{v:.3g}") for v in (0.0, top / 2, top)]
-    parts = [_axes(x_label, y_label, x_ticks, y_ticks, HEIGHT)]
+    parts = [axes(x_label, y_label, x_ticks, y_ticks, HEIGHT)]
     for i, s in enumerate(series):
         css = f"g{i % PALETTE}"
         parts.append(f"<g><title>{text(s.label)}</title>")
@@ -212,7 +212,7 @@ def line_plot(series: Sequence[Series], *, title: str, x_label: str, y_label: st
         row = TOP + 4 + 14 * i
         parts.append(f'<line class="line g{i % PALETTE}" x1="{WIDTH - 4}" y1="{row}" x2="{WIDTH + 8}" y2="{row}"/>'
                      f'<text class="small" x="{WIDTH + 12}" y="{row + 4}">{text(s.label[:24])}</text>')
-    return _frame(title, HEIGHT, "".join(parts), WIDTH + LEGEND)
+    return frame(title, HEIGHT, "".join(parts), WIDTH + LEGEND)
 
 
 def _finite_runs(rows: list[tuple[float, ...]]) -> list[list[tuple[float, ...]]]:

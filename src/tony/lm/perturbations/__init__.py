@@ -4,7 +4,7 @@ One short module per perturbation, each a frozen spec subclassing `base.Perturba
 names them by "module:attr" so nothing here is imported until a run asks for it:
 
 - robustness (the input only): `typos`, `lowercase`, `contraction` (also `Expansion`),
-  `whitespace`, `synonym` (WordNet, through `wordnet`);
+  `whitespace`, `synonym` (WordNet, through `tony.core.wordnet`);
 - fairness (the input and the references alike): `gender`, `person_name`, `dialect`.
 
 Their word lists live in `data/`, each file saying where its words come from.

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from tony.lm.perturbations import wordnet
+from tony.core import wordnet
 from tony.lm.perturbations._words import data_words, match_case, replace_words
 from tony.lm.perturbations.base import ROBUSTNESS, Perturbation
 

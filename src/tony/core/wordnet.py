@@ -1,5 +1,7 @@
 """Princeton WordNet 3.0 through nltk's reader, from Debian's `wordnet-base` files.
 
+Shared by the synonym perturbation (tony.lm) and the WordNet class hierarchies (tony.vision.breeds).
+
 Debian installs the database files in /usr/share/wordnet ($TONY_WORDNET_DIR overrides it) but not
 `lexnames`, which nltk's reader needs, and nltk refuses files reached through symbolic links. So the
 files are copied on first use into an nltk data folder, ``$TONY_CACHE_DIR/nltk_data/corpora/wordnet``
@@ -110,7 +112,7 @@ def load() -> WordNetCorpusReader:
         import nltk.data
         from nltk.corpus.reader.wordnet import WordNetCorpusReader
     except ImportError:
-        raise DataError("the synonym perturbation needs nltk: pip install 'tony[lm]'") from None
+        raise DataError("WordNet needs nltk: pip install 'tony[lm]' or 'tony[vision]'") from None
 
     class EnglishWordNet(WordNetCorpusReader):
         def map_wn(self, version: str = "wordnet") -> None:

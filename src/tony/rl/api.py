@@ -1,0 +1,70 @@
+"""The RL study from Python; `tony rl ...` is a thin layer over these functions.
+
+    from tony.rl import api
+    specs = api.ablation_specs(["PPO", "PPO-M", "TRPO", "TRPO+"], seeds=[0, 1, 2], total_steps=300_000)
+    for result in api.ablate(specs, workers=2):    # each run resumable; reruns reuse the store
+        print(result.labels, result.status)
+    for row in api.summary():                      # mean over seeds with t intervals
+        print(row["label"], row["final_return"])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from tony.core.errors import SpecError
+from tony.core.runner import RunResult
+from tony.core.store import Store
+from tony.rl.config import ALL_SWITCHES, PRESETS, SWITCHES, Preset, RLSpec, make_spec
+from tony.rl.study import KIND, ablation_specs, seed_summary
+
+__all__ = ["ablate", "ablation_specs", "make_spec", "parse_switches", "presets", "summary", "switches", "train"]
+
+CHECKPOINT_EVERY = 10
+"""Iterations between checkpoints (and record commits)."""
+
+
+def presets() -> list[Preset]:
+    return list(PRESETS.values())
+
+
+def switches() -> dict[str, str]:
+    """Every switch with what turning it on does."""
+    return {**SWITCHES, "ratio_clipping": "PPO's clipped surrogate (off: the plain ratio objective, PPO-NoClip)"}
+
+
+def parse_switches(settings: Sequence[str]) -> dict[str, bool]:
+    """["value_clipping=off", "tanh_activations=on", ...] as a mapping; a SpecError for anything else."""
+    values = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
+    out = {}
+    for setting in settings:
+        name, _, value = setting.partition("=")
+        if name not in ALL_SWITCHES:
+            raise SpecError(f"unknown switch '{name}': choose from {', '.join(ALL_SWITCHES)}")
+        if value.lower() not in values:
+            raise SpecError(f"switch setting '{setting}' must be NAME=on or NAME=off")
+        out[name] = values[value.lower()]
+    return out
+
+
+def train(spec: RLSpec, store: str | None = None, *, checkpoint_every: int = CHECKPOINT_EVERY) -> RunResult:
+    """Train one run through the kernel's runner (resuming its checkpoint; already complete, it only loads)."""
+    return next(ablate([spec], store, checkpoint_every=checkpoint_every))
+
+
+def ablate(specs: Sequence[RLSpec], store: str | None = None, *, workers: int = 1,
+           checkpoint_every: int = CHECKPOINT_EVERY) -> Iterator[RunResult]:
+    """Run every spec, `workers` at a time in separate processes; yields each RunResult."""
+    from tony.core.executors import run_local
+
+    if checkpoint_every < 1:
+        raise SpecError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+    yield from run_local(list(specs), store, workers=workers, batch_size=checkpoint_every)
+
+
+def summary(store: str | None = None, run_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Complete RL runs grouped by everything but the seed: final return and diagnostics over seeds."""
+    opened = Store(store)
+    runs = [r for r in opened.runs("complete") if r["kind"] == KIND and (run_ids is None or r["run_id"] in run_ids)]
+    return seed_summary(opened, runs)
