@@ -18,8 +18,13 @@ same machine load; wall seconds and CPU seconds (the process's own) are reported
 steps per second of each. The return at equal steps is the mean raw return of the episodes that
 ended in the last quarter of the steps, per run, then the mean over seeds with a 95% t interval.
 
-    nice -n 19 .venv/bin/python benchmarks/rl_throughput.py                 # 40,960 steps, seeds 0 and 1
-    nice -n 19 .venv/bin/python benchmarks/rl_throughput.py --steps 20480 --seeds 1
+SB3 lives in its own virtual environment (about 3 minutes to make), so the project's stays free of it:
+
+    python3 -m venv benchmarks/.work/rl-bench-venv
+    benchmarks/.work/rl-bench-venv/bin/pip install torch==2.13.0
+    benchmarks/.work/rl-bench-venv/bin/pip install -e '.[rl,rl-bench]'
+    benchmarks/.work/rl-bench-venv/bin/python benchmarks/rl_throughput.py    # 40,960 steps, seeds 0 and 1
+    benchmarks/.work/rl-bench-venv/bin/python benchmarks/rl_throughput.py --steps 20480 --seeds 1
 
 Writes benchmarks/results/rl_throughput.json.
 """

@@ -48,7 +48,15 @@ def main() -> int:
             print("downloading bigbench 1.0.0 (358 MB) from PyPI ...", file=sys.stderr)
             sdist.parent.mkdir(parents=True, exist_ok=True)
             partial = sdist.with_suffix(".part")
-            urllib.request.urlretrieve(URL, partial)
+            try:
+                urllib.request.urlretrieve(URL, partial)
+            except OSError as error:  # urllib's HTTPError and URLError are OSErrors
+                # Without the task data everything else still works: BIG-bench runs say how to point
+                # TONY_BIGBENCH_DIR at a benchmark_tasks folder, and their tests skip.
+                print(f"warning: could not download bigbench 1.0.0 ({error}); BIG-bench scenarios need "
+                      "TONY_BIGBENCH_DIR set to a benchmark_tasks folder until `make install` can fetch it",
+                      file=sys.stderr)
+                return 0
             if sha256(partial) != SHA256:
                 partial.unlink()
                 sys.exit("bigbench download has the wrong sha256; try again")

@@ -191,3 +191,16 @@ def pytest_runtest_makereport(item, call):
         if any(word in reason for word in SYSTEM_PACKAGE_WORDS):
             report.outcome = "failed"
             report.longrepr = f"skipped where it must run ({REQUIRE_SYSTEM_PACKAGES} is set): {reason}"
+
+
+BIGBENCH_STAND_IN = Path(__file__).parent / "data" / "bigbench_tasks"
+"""task.json files in BIG-bench's format, for the tests that only need a task to plan (not its real content)."""
+
+
+def pytest_configure(config):
+    # When the package registry would not give us bigbench 1.0.0, tests that need some BIG-bench task still
+    # run on the stand-in folder; tests of the real task files check for the package itself and skip.
+    import importlib.util
+
+    if importlib.util.find_spec("bigbench") is None and not os.environ.get("TONY_BIGBENCH_DIR"):
+        os.environ["TONY_BIGBENCH_DIR"] = str(BIGBENCH_STAND_IN)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tony.core.errors import SpecError
@@ -16,11 +16,16 @@ if TYPE_CHECKING:
 RESULT_FIELDS = ("run", "scenario", "model", "method", "metric", "split", "subgroup", "value", "ci_low", "ci_high", "n")
 
 
-def plan(entries: list[str], **overrides: Any) -> list[RunnableSpec]:
-    """Specs from run entries and suite files; overrides (max_instances, seed, model, ...) apply to all."""
+def plan(entries: list[str], *, on_missing_data: Callable[[str, Exception], None] | None = None,
+         **overrides: Any) -> list[RunnableSpec]:
+    """Specs from run entries and suite files; overrides (max_instances, seed, model, ...) apply to all.
+
+    With `on_missing_data`, entries whose data is not installed are told to it and left out instead of raising.
+    """
     from tony.lm.suite import specs_from_arguments
 
-    return specs_from_arguments(entries, {k: v for k, v in overrides.items() if v is not None})
+    return specs_from_arguments(entries, {k: v for k, v in overrides.items() if v is not None},
+                                on_missing_data=on_missing_data)
 
 
 def run(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8) -> Iterator[

@@ -38,6 +38,8 @@ def _build_parser() -> argparse.ArgumentParser:
     _store_option(run)
     run.add_argument("--workers", type=int, default=1, help="runs executed in parallel processes (default 1)")
     run.add_argument("--batch-size", type=int, default=8, help="instances per committed batch (default 8)")
+    run.add_argument("--skip-missing-data", action="store_true",
+                     help="leave out (and name) runs whose data package is not installed, instead of stopping")
 
     ls = commands.add_parser("ls", help="list scenarios, models, adapters and metrics")
     ls.add_argument("kind", nargs="?", choices=["scenario", "model", "adapter", "metric", "perturbation"])
@@ -89,9 +91,22 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from tony import api
+    from tony.core.errors import DataNotInstalledError
     from tony.core.store import Store
 
-    specs = api.plan(args.entries, max_instances=args.max_instances, seed=args.seed, model=args.model)
+    skipped: list[str] = []
+    reasons: set[str] = set()
+
+    def skip(entry: str, err: Exception) -> None:
+        skipped.append(entry)
+        reason = "" if str(err) in reasons else f": {err}"  # each reason once, not once per run
+        reasons.add(str(err))
+        print(f"SKIPPED {entry}{reason}", file=sys.stderr)
+
+    specs = api.plan(args.entries, max_instances=args.max_instances, seed=args.seed, model=args.model,
+                     on_missing_data=skip if args.skip_missing_data else None)
+    if not specs:
+        raise DataNotInstalledError("every run was left out because its data is not installed (see above)")
     store = Store(args.store)
     failed = []
     for result in api.run(specs, args.store, workers=args.workers, batch_size=args.batch_size):
@@ -104,7 +119,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"FAILED  {result.run_id[:12]}  {what}: {result.error}", file=sys.stderr)
     print(_table([r for r in api.results(args.store, run_ids=[s.key() for s in specs], everything=True)
                   if not r["split"] and not r["subgroup"] and _is_headline(r["metric"])]))
-    print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete; "
+    left_out = f", {len(skipped)} left out for missing data" if skipped else ""
+    print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete{left_out}; "
           "`tony results` shows every stat)")
     return 1 if failed else 0
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from cli_helpers import tony
+from cli_helpers import CAPITALS, tony
 
 
 def assert_one_line_error(done, *fragments: str) -> None:
@@ -55,3 +57,16 @@ def test_unusable_store(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert_one_line_error(tony("results", "--store", str(blocker / "sub")), "cannot open store")
+
+
+def test_runs_whose_data_is_not_installed_stop_the_plan_or_are_left_out(tmp_path, store_dir):
+    missing = {"TONY_BIGBENCH_DIR": str(tmp_path / "not-installed")}
+    entries = ["bigbench:task=strategyqa", f"jsonl:path={CAPITALS},method=multiple_choice_separate"]
+    assert_one_line_error(tony("run", *entries, "--store", store_dir, env=missing), "not-installed is not a folder")
+    assert not (Path(store_dir) / "tony.sqlite").exists()  # nothing ran
+    done = tony("run", "--skip-missing-data", *entries, "--max-instances", "2", "--store", store_dir, env=missing)
+    assert done.returncode == 0, done.stderr
+    assert "SKIPPED bigbench:task=strategyqa: TONY_BIGBENCH_DIR=" in done.stderr
+    assert "1 of 1 runs complete, 1 left out for missing data" in done.stdout
+    only_missing = tony("run", "--skip-missing-data", entries[0], "--store", store_dir, env=missing)
+    assert only_missing.returncode == 2 and "every run was left out" in only_missing.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import pytest
@@ -9,13 +10,8 @@ import pytest
 from tony.core.errors import DataError
 from tony.lm.scenarios.bigbench import BigBenchScenario, benchmark_tasks_dir
 
-try:
-    benchmark_tasks_dir()
-    HAVE_BIGBENCH = True
-except DataError:
-    HAVE_BIGBENCH = False
-
-needs_bigbench = pytest.mark.skipif(not HAVE_BIGBENCH, reason="bigbench task data not installed: run `make install`")
+needs_bigbench = pytest.mark.skipif(importlib.util.find_spec("bigbench") is None,
+                                    reason="bigbench task data not installed: run `make install`")
 
 
 @needs_bigbench

@@ -69,3 +69,16 @@ def test_killed_and_resumed_run_equals_a_straight_run(tmp_path, env):
     assert result.status == "complete"
     assert _without_timing(resumed.records(spec.key())) == _without_timing(straight.records(spec.key()))
     assert {s["name"]: s["value"] for s in resumed.stats()} == {s["name"]: s["value"] for s in straight.stats()}
+
+
+def test_a_run_gives_back_torchs_thread_count(tmp_path):
+    import torch
+
+    default = torch.get_num_threads()
+    torch.set_num_threads(2)  # the task runs on one thread, then must restore this
+    try:
+        spec, store = api.make_spec("PPO", env="InvertedPendulum-v5", total_steps=256, **TINY), Store(str(tmp_path))
+        assert execute(spec.task(store), store, batch_size=1).status == "complete"
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(default)

@@ -57,6 +57,29 @@ def test_capture_can_keep_the_graph_for_gradients():
     assert model.layer("block1")[0].weight.grad is not None
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_channels_last_batches_train_in_plain_layout_with_the_reference_gradients(channels):
+    # A one-channel batch indexed out of a larger tensor can carry channels-last strides; oneDNN's 1x1 stride-2
+    # backward-weights kernel corrupts memory on such input (uxlfoundation/oneDNN#6035), so the input stage
+    # hands the network plain NCHW. The gradients must match oneDNN-free convolution.
+    model = build_model("resnet8", num_classes=4, in_channels=channels, image_size=28, width=4, seed=0)
+    images = torch.rand(18, 28, 28, channels, generator=torch.Generator().manual_seed(0)).permute(0, 3, 1, 2)
+    assert images.is_contiguous(memory_format=torch.channels_last)
+    assert model.layer(INPUT)(images).stride(1) == 28 * 28
+
+    def shortcut_gradients():
+        model.zero_grad()
+        model(images).logsumexp(1).sum().backward()
+        return [m.weight.grad.clone() for m in model.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1)]
+
+    fast = shortcut_gradients()
+    with torch.backends.mkldnn.flags(enabled=False):
+        reference = shortcut_gradients()
+    assert len(fast) == 2
+    for got, want in zip(fast, reference, strict=True):
+        assert torch.allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
 def test_reset_head_replaces_only_the_last_layer():
     model = build_model("resnet8", num_classes=4, width=4, seed=0)
     before = {k: v.clone() for k, v in model.state_dict().items()}

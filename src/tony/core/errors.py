@@ -19,6 +19,10 @@ class DataError(TonyError):
     """A data file is missing, unreadable or malformed."""
 
 
+class DataNotInstalledError(DataError):
+    """Data that comes from a package is not installed here (`tony run --skip-missing-data` leaves such runs out)."""
+
+
 class StoreError(TonyError):
     """The results store cannot be opened or written."""
 

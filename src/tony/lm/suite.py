@@ -12,10 +12,11 @@ as above or a mapping with `scenario` and the same keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tony.core.errors import DataError, SpecError
+from tony.core.errors import DataError, DataNotInstalledError, SpecError
 from tony.core.registry import registry
 from tony.lm.adapters.base import AdapterSpec
 from tony.lm.perturbations.suites import expand_perturbations
@@ -23,6 +24,9 @@ from tony.lm.run import LMRunSpec
 
 ADAPTER_KEYS = {"method", "num_train", "num_draws", "max_tokens", "instructions"}
 RUN_KEYS = {"max_instances", "seed", "model", "max_perturbed"}
+
+MissingDataHandler = Callable[[str, DataNotInstalledError], None]
+"""Told the entry (as written) and the error of a run left out because its data is not installed."""
 
 
 def parse_entry(text: str) -> dict[str, Any]:
@@ -74,7 +78,8 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     return spec
 
 
-def load_suite(path: str | Path, overrides: dict[str, Any] | None = None) -> list[LMRunSpec]:
+def load_suite(path: str | Path, overrides: dict[str, Any] | None = None, *,
+               on_missing_data: MissingDataHandler | None = None) -> list[LMRunSpec]:
     """Specs from a YAML suite file; `overrides` (from the command line) win over its defaults."""
     import yaml
 
@@ -93,16 +98,31 @@ def load_suite(path: str | Path, overrides: dict[str, Any] | None = None) -> lis
     specs = []
     for entry in data["runs"]:
         fields = parse_entry(entry) if isinstance(entry, str) else dict(entry)
-        specs.append(build_spec({**fields, **(overrides or {})}, defaults))
+        specs += _built_or_skipped(str(entry), {**fields, **(overrides or {})}, defaults, on_missing_data)
     return specs
 
 
-def specs_from_arguments(entries: list[str], overrides: dict[str, Any]) -> list[LMRunSpec]:
-    """Run entries and/or suite files (anything ending .yaml/.yml) from the command line."""
+def specs_from_arguments(entries: list[str], overrides: dict[str, Any], *,
+                         on_missing_data: MissingDataHandler | None = None) -> list[LMRunSpec]:
+    """Run entries and/or suite files (anything ending .yaml/.yml) from the command line.
+
+    With `on_missing_data`, an entry whose data is not installed is passed to it and left out, not an error.
+    """
     specs: list[LMRunSpec] = []
     for entry in entries:
         if entry.endswith((".yaml", ".yml")):
-            specs += load_suite(entry, overrides)
+            specs += load_suite(entry, overrides, on_missing_data=on_missing_data)
         else:
-            specs.append(build_spec({**parse_entry(entry), **overrides}))
+            specs += _built_or_skipped(entry, {**parse_entry(entry), **overrides}, None, on_missing_data)
     return specs
+
+
+def _built_or_skipped(entry: str, fields: dict[str, Any], defaults: dict[str, Any] | None,
+                      on_missing_data: MissingDataHandler | None) -> list[LMRunSpec]:
+    try:
+        return [build_spec(fields, defaults)]
+    except DataNotInstalledError as err:
+        if on_missing_data is None:
+            raise
+        on_missing_data(entry, err)
+        return []

@@ -45,6 +45,7 @@ class RLTask:
     def __init__(self, spec: RLSpec, store: Store) -> None:
         self.spec, self.store = spec, store
         self._trainer: Any = None
+        self._threads_before: int | None = None
 
     def labels(self) -> dict[str, Any]:
         return {"scenario": self.spec.env, "method": self.spec.label(), "seed": self.spec.seed,
@@ -77,6 +78,11 @@ class RLTask:
         if self._trainer is not None:
             self._trainer.close()
             self._trainer = None
+        if self._threads_before is not None:  # torch's thread count is process-wide: give it back
+            import torch
+
+            torch.set_num_threads(self._threads_before)
+            self._threads_before = None
 
     def _load(self):
         """The trainer, restored from the newest checkpoint when there is one."""
@@ -87,6 +93,7 @@ class RLTask:
             from tony.rl.train import Trainer
 
             # Small networks: one thread is fastest, and parallel runs do not fight over cores.
+            self._threads_before = torch.get_num_threads()
             torch.set_num_threads(1)
             self._trainer = Trainer(self.spec)
             state = load_checkpoint(self.store, self.spec)

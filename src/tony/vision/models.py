@@ -130,7 +130,14 @@ class Standardize(nn.Module):
         self.register_buffer("std", torch.ones(1, channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x - self.mean) / self.std
+        # The output is always in plain NCHW layout. A one-channel batch can carry channels-last strides, which
+        # then run through the whole network, and oneDNN's 1x1 stride-2 backward-weights kernel writes past its
+        # workspace on channels-last input with few channels (uxlfoundation/oneDNN#6035): crashes, hangs or
+        # wrong gradients in the shortcut convolutions.
+        out = (x - self.mean) / self.std
+        if out.is_contiguous(memory_format=torch.channels_last):
+            out = out.clone(memory_format=torch.contiguous_format)
+        return out
 
 
 class BasicBlock(nn.Module):

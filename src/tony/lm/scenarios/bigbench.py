@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tony.core.errors import DataError
+from tony.core.errors import DataError, DataNotInstalledError
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import CORRECT_TAG, Instance, Reference
@@ -29,10 +29,13 @@ def benchmark_tasks_dir() -> Path:
     """The installed bigbench package's benchmark_tasks folder (or $TONY_BIGBENCH_DIR)."""
     override = os.environ.get("TONY_BIGBENCH_DIR")
     if override:
+        if not Path(override).is_dir():
+            raise DataNotInstalledError(f"TONY_BIGBENCH_DIR={override} is not a folder: point it at BIG-bench's "
+                                        "benchmark_tasks folder, or unset it to use the installed bigbench package")
         return Path(override)
     spec = importlib.util.find_spec("bigbench")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError(
+        raise DataNotInstalledError(
             "BIG-bench task data is not installed: run `make install` (it installs the PyPI package "
             "bigbench==1.0.0 without its dependencies), or set TONY_BIGBENCH_DIR to a benchmark_tasks folder"
         )
