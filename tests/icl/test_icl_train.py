@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 
@@ -52,10 +54,22 @@ def test_bad_training_specs_are_one_line_spec_errors():
         small_spec(lr=0.0)
     with pytest.raises(SpecError, match="points_start <= points_end"):
         small_spec(curriculum={"dims_start": 1, "dims_end": 1, "points_start": 9, "points_end": 3})
+    with pytest.raises(SpecError, match="field 'lr_schedule'"):
+        small_spec(lr_schedule="linear")
     with pytest.raises(SpecError, match="field 'steps'"):
         small_spec(steps="many")
     with pytest.raises(UnknownComponentError, match="unknown ICL preset 'linaer'"):
         get_preset("linaer")
+
+
+def test_the_cosine_schedule_falls_from_lr_to_a_fiftieth_and_the_optimizer_follows_it(store: Store):
+    spec = small_spec(steps=8, lr_schedule="cosine")
+    rates = [spec.lr_at(step) for step in range(9)]
+    assert rates[0] == pytest.approx(1e-3) and rates[4] == pytest.approx((1e-3 + 2e-5) / 2)
+    assert rates[8] == pytest.approx(2e-5) and all(a > b for a, b in itertools.pairwise(rates))
+    assert small_spec(steps=8).lr_at(5) == 1e-3
+    train(spec, store, checkpoint_every=100)
+    assert load_checkpoint(store, spec)["optimizer"]["param_groups"][0]["lr"] == pytest.approx(rates[7])
 
 
 def test_checkpoints_are_artifacts_keyed_by_the_spec_and_only_the_latest_is_kept(store: Store):
@@ -72,8 +86,9 @@ def test_checkpoints_are_artifacts_keyed_by_the_spec_and_only_the_latest_is_kept
                                         zip(again.model.parameters(), result.model.parameters(), strict=True))
 
 
-def test_resumed_training_equals_uninterrupted_training(tmp_path):
-    spec = small_spec(steps=6)
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_resumed_training_equals_uninterrupted_training(schedule, tmp_path):
+    spec = small_spec(steps=6, lr_schedule=schedule)
     straight = train(spec, Store(str(tmp_path / "a")), checkpoint_every=100)
     store = Store(str(tmp_path / "b"))
     first = train(spec, store, checkpoint_every=100, max_steps=4)  # "killed" after 4 steps (its checkpoint)

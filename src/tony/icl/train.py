@@ -1,7 +1,7 @@
 """Training a transformer to learn a function class in context: the spec and the loop.
 
 `ICLTrainSpec` names everything that decides the trained weights (function class, d, model size,
-steps, batch size, learning rate, curriculum, seed); its key names the checkpoints. `train` runs
+steps, batch size, learning rate and its schedule, curriculum, seed); its key names the checkpoints. `train` runs
 Adam on the squared error averaged over every prefix of every prompt (the prediction at each x
 position), checkpointing to the store every `checkpoint_every` steps and at the end. Killed and
 started again it continues from the last checkpoint: model, optimizer, step and loss history are
@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -33,6 +33,8 @@ from tony.icl.prompts import sample_prompts
 
 CHECKPOINT_EVERY = 1000
 """Default steps between checkpoints."""
+COSINE_FLOOR_DIVISOR = 50
+"""The cosine schedule ends at lr divided by this."""
 LOG_EVERY = 100
 """Steps averaged into one point of the stored loss history."""
 
@@ -52,6 +54,8 @@ class ICLTrainSpec(Spec):
     batch_size: int = 64
     lr: float = 1e-4
     """Adam's learning rate."""
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    """constant (the paper's), or cosine: from `lr` at step 0 down to lr / 50 at step `steps`."""
     curriculum: Curriculum
     seed: int = 0
     """Seeds the initial weights and every batch."""
@@ -83,6 +87,13 @@ class ICLTrainSpec(Spec):
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
             return ICLTransformer(self.dims, self.max_points, self.model_size)
+
+    def lr_at(self, step: int) -> float:
+        """The learning rate of `step`; a function of the step alone, so a resumed run keeps the schedule."""
+        if self.lr_schedule == "constant":
+            return self.lr
+        floor = self.lr / COSINE_FLOOR_DIVISOR
+        return floor + (self.lr - floor) * 0.5 * (1 + math.cos(math.pi * step / self.steps))
 
     def describe(self) -> str:
         """A short label, e.g. "linear d=5 tiny 20000 steps"."""
@@ -144,6 +155,8 @@ def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOIN
     with progress_bar(spec.steps, f"train {spec.describe()}", initial=step, unit="step") as bar:
         while step < stop:
             xs, ys = batch_at(spec, functions, step)
+            for group in optimizer.param_groups:
+                group["lr"] = spec.lr_at(step)
             loss = torch.nn.functional.mse_loss(model(xs, ys), ys)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
