@@ -13,129 +13,27 @@ layer, so the 262,144-way log-softmax is computed at those positions alone.
 Generation requests are greedy (temperature 0) or sampled with the request's seed, one
 request at a time, cut at the first stop string.
 
-Identity and path resolution: see ``hf_weights``.
+Identity and path resolution: see ``hf_weights``; loading and GGUF conversion: ``hf_loading``.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tony.core.errors import ModelError
+from tony.lm.clients.hf_loading import convert_gguf_to_folder, import_backend, load_model
 from tony.lm.clients.hf_shared_prompt import SharedPass, shared_passes
 from tony.lm.clients.hf_weights import resolve_model_path, weights_identity
-from tony.lm.clients.models import file_digest
 from tony.lm.types import Completion, Request
 
 __all__ = ["TransformersClient", "convert_gguf_to_folder", "weights_identity"]
 
 HEAD_CHUNK = 256
 """Scored positions per output-layer call (256 x 262,144 float32 logits is 256 MiB)."""
-SOURCE_FILE = "tony-source.json"
-"""Written by convert_gguf_to_folder beside the weights: which GGUF they came from."""
-
-
-
-def _import_backend() -> tuple[Any, Any]:
-    try:
-        import torch
-        import transformers
-    except ImportError as error:
-        raise ModelError(
-            f"the transformers client needs torch and transformers ({error.name} is missing): pip install 'tony[hf]'"
-        ) from error
-    return torch, transformers
-
-
-def _dtype_kwarg(transformers: Any, torch_dtype: Any) -> dict[str, Any]:
-    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
-    return {"dtype": torch_dtype} if (major, minor) >= (4, 56) else {"torch_dtype": torch_dtype}
-
-
-def _load(folder: Path, gguf_file: str | None, dtype: str, device: str) -> tuple[Any, Any]:
-    torch, transformers = _import_backend()
-    torch_dtype = getattr(torch, dtype, None)
-    if not isinstance(torch_dtype, torch.dtype):
-        raise ModelError(f"unknown dtype {dtype!r}; pass float32, bfloat16 or float16")
-    extra = {"gguf_file": gguf_file} if gguf_file else {}
-    try:
-        tokenizer = _plain_fast_tokenizer(transformers, folder) if not gguf_file else None
-        if tokenizer is None:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder), local_files_only=True, **extra)
-        model = transformers.AutoModelForCausalLM.from_pretrained(
-            str(folder), local_files_only=True, **_dtype_kwarg(transformers, torch_dtype), **extra
-        )
-    except (OSError, ValueError, ImportError, KeyError) as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelError(f"could not load the model from {folder / (gguf_file or '')}: {first_line}") from error
-    model.to(device)
-    model.eval()
-    return tokenizer, model
-
-
-PLAIN_FAST_TOKENIZERS = ("GemmaTokenizer", "GemmaTokenizerFast", "PreTrainedTokenizerFast")
-"""Tokenizer classes that add nothing to their tokenizer.json (checked for Gemma in the tests)."""
-
-
-def _plain_fast_tokenizer(transformers: Any, folder: Path) -> Any | None:
-    """The folder's tokenizer.json wrapped directly, for the classes that only wrap it; None otherwise.
-
-    AutoTokenizer parses the 33 MB tokenizer.json of a 262,144-token vocabulary in Python (about
-    4.5 s here); the Rust parser takes about a third of that.
-    """
-    file, config_file = folder / "tokenizer.json", folder / "tokenizer_config.json"
-    if not (file.is_file() and config_file.is_file()):
-        return None
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    if config.get("tokenizer_class") not in PLAIN_FAST_TOKENIZERS:
-        return None
-    special = {k: v for k in ("bos_token", "eos_token", "pad_token", "unk_token", "mask_token")
-               if isinstance(v := config.get(k), str)}
-    return transformers.PreTrainedTokenizerFast(tokenizer_file=str(file), **special)
-
-
-def convert_gguf_to_folder(gguf_path: str | Path, out_dir: str | Path, *, overwrite: bool = False) -> Path:
-    """Load a GGUF once (dequantized to float32) and save model + tokenizer to ``out_dir``.
-
-    Loading the folder afterwards takes seconds instead of a minute or more. Returns
-    ``out_dir``; when it already holds a conversion of the same GGUF (same sha256), nothing is
-    done unless ``overwrite``.
-    """
-    gguf = Path(gguf_path).expanduser()
-    if not gguf.is_file():
-        raise ModelError(f"GGUF file not found: {gguf}; pass the path of a .gguf file")
-    out = Path(out_dir).expanduser()
-    digest = file_digest(gguf)
-    source = out / SOURCE_FILE
-    if not overwrite and (out / "config.json").is_file() and source.is_file():
-        if json.loads(source.read_text()).get("gguf_sha256") == digest:
-            return out
-    _, transformers = _import_backend()
-    tokenizer, model = _load(gguf.parent, gguf.name, "float32", "cpu")
-    # The GGUF loader leaves a (non-serializable) quantizer attached even though the weights
-    # were dequantized into plain tensors; drop it so save_pretrained writes them as they are.
-    if any(type(m).__name__.startswith("Gguf") for m in model.modules()):
-        raise ModelError("this GGUF was loaded with packed GGUF kernels; uninstall `kernels` to convert it")
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    source.write_text(
-        json.dumps(
-            {"gguf_file": gguf.name, "gguf_sha256": digest, "transformers_version": transformers.__version__},
-            indent=1,
-        )
-        + "\n"
-    )
-    del model
-    gc.collect()
-    return out
 
 
 class _StopStrings:
@@ -205,10 +103,10 @@ class TransformersClient:
         self.source = folder / gguf_name if gguf_name else folder
         self.identity = weights_identity(folder, gguf_file=gguf_name, dtype=dtype)
         if threads is not None:
-            torch, _ = _import_backend()
+            torch, _ = import_backend()
             torch.set_num_threads(threads)
         t0 = time.perf_counter()
-        self.tokenizer, self.model = _load(folder, gguf_name, dtype, device)
+        self.tokenizer, self.model = load_model(folder, gguf_name, dtype, device)
         self.load_s = time.perf_counter() - t0
         """Seconds spent loading the tokenizer and the model."""
         config = self.model.config
@@ -283,7 +181,7 @@ class TransformersClient:
         scored positions; for an architecture where that does not reproduce the forward pass,
         fall back to the full forward pass's logits.
         """
-        torch, _ = _import_backend()
+        torch, _ = import_backend()
         ids = torch.tensor([self._encode("Hello world")], device=self.device)
         decoder = self.model.get_decoder() if hasattr(self.model, "get_decoder") else None
         if decoder is None or decoder is self.model or self.model.get_output_embeddings() is None:
@@ -295,7 +193,7 @@ class TransformersClient:
 
     def _head(self, hidden: Any) -> Any:
         """Logits (float32) from final hidden states: the output layer, then any final soft-capping."""
-        torch, _ = _import_backend()
+        torch, _ = import_backend()
         logits = self.model.get_output_embeddings()(hidden).float()
         cap = getattr(self.model.config, "final_logit_softcapping", None)
         if cap:
@@ -329,7 +227,7 @@ class TransformersClient:
     def _score(self, requests: list[Request]) -> list[Completion]:
         if not requests:
             return []
-        torch, _ = _import_backend()
+        torch, _ = import_backend()
         t_start = time.perf_counter()
         sequences, lengths, prompt_tokens = self._sequences(requests)
         logprobs = [[0.0] * len(r.continuations) for r in requests]
@@ -365,7 +263,7 @@ class TransformersClient:
     def _score_shared(self, requests: list[Request]) -> list[Completion | None]:
         """Requests scored after one pass over each prompt (None where that does not apply), the output
         layer applied to all their scored positions together."""
-        torch, _ = _import_backend()
+        torch, _ = import_backend()
         passes: list[SharedPass | None] = []
         busy: list[float] = []
         with torch.inference_mode():
@@ -407,7 +305,7 @@ class TransformersClient:
     def token_logprobs_from_hidden(self, hidden: Any, targets: Any) -> Any:
         """log p(target) at each row of final hidden states, through the output layer in chunks
         (bounding the positions x vocabulary logits in memory)."""
-        torch, _ = _import_backend()
+        torch, _ = import_backend()
         return torch.cat([
             self._token_logprobs(self._head(hidden[i : i + HEAD_CHUNK]), targets[i : i + HEAD_CHUNK])
             for i in range(0, len(targets), HEAD_CHUNK)
@@ -415,7 +313,7 @@ class TransformersClient:
 
     def _score_batch(self, batch: list[_Sequence]) -> list[float]:
         """Summed log-probabilities of each sequence's targets; right padding + attention mask."""
-        torch, _ = _import_backend()
+        torch, _ = import_backend()
         width = max(len(s.fed) for s in batch)
         ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
@@ -451,7 +349,7 @@ class TransformersClient:
     # -- generation ---------------------------------------------------------------------------------
 
     def _generate(self, request: Request) -> Completion:
-        torch, transformers = _import_backend()
+        torch, transformers = import_backend()
         t0 = time.perf_counter()
         prompt_ids = self._encode(request.prompt) if request.prompt else [self._prefix_id]
         if request.max_tokens <= 0:
