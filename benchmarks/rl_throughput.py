@@ -24,7 +24,7 @@ SB3 lives in its own virtual environment (about 3 minutes to make), so the proje
     benchmarks/.work/rl-bench-venv/bin/pip install torch==2.13.0
     benchmarks/.work/rl-bench-venv/bin/pip install -e '.[rl,rl-bench]'
     benchmarks/.work/rl-bench-venv/bin/python benchmarks/rl_throughput.py    # 40,960 steps, seeds 0 and 1
-    benchmarks/.work/rl-bench-venv/bin/python benchmarks/rl_throughput.py --steps 102400 --seeds 8   # 44 min (README §15)
+    benchmarks/.work/rl-bench-venv/bin/python benchmarks/rl_throughput.py --steps 102400 --seeds 8  # 44 min
 
 Writes benchmarks/results/rl_throughput.json.
 """
