@@ -90,7 +90,7 @@ def report(store: str | None = None, out: str | None = None, *, workers: int | N
     from pathlib import Path
 
     from tony.core.errors import ReportError
-    from tony.core.store import DEFAULT_STORE_DIR
+    from tony.core.store_schema import DEFAULT_STORE_DIR
     from tony.report import DEFAULT_SITE_DIR, build_site
 
     if not (store and "://" in store) and not (Path(store or DEFAULT_STORE_DIR) / "tony.sqlite").is_file():

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from tony.core.errors import SpecError, StoreError
 from tony.core.stats import Stat
-from tony.core.store import Store, records_table, resolve_url
+from tony.core.store import Store
+from tony.core.store_schema import records_table, resolve_url
 
 SPEC = {"scenario": "toy", "seed": 0}
 

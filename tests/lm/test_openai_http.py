@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tony.core.errors import ModelError, ModelServerError
-from tony.lm.clients import openai_http
+from tony.lm.clients import http_retry, openai_http
 from tony.lm.clients.openai_http import OpenAICompatibleClient
 from tony.lm.types import Request
 
@@ -139,7 +139,7 @@ def serve() -> Iterator[Callable[[Script], ScriptedServer]]:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The backoff waits the client asked for; nothing actually waits."""
     waited: list[float] = []
-    monkeypatch.setattr(openai_http, "_sleep", waited.append)
+    monkeypatch.setattr(http_retry, "_sleep", waited.append)
     return waited
 
 

@@ -20,7 +20,8 @@ import sqlalchemy as sa
 
 from tony.core.errors import DataError
 from tony.core.spec import Spec
-from tony.core.store import Store, artifacts_table
+from tony.core.store import Store
+from tony.core.store_schema import artifacts_table
 
 FORMAT = 1
 """Version of the checkpoint's layout; a different one is refused with a message."""

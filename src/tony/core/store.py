@@ -19,84 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from tony.core.errors import StoreError
 from tony.core.stats import Stat
-
-DEFAULT_STORE_DIR = "tony-results"
-
-metadata = sa.MetaData()
-
-runs_table = sa.Table(
-    "runs",
-    metadata,
-    sa.Column("run_id", sa.String(64), primary_key=True),
-    sa.Column("kind", sa.String(64), nullable=False),
-    sa.Column("spec", sa.Text, nullable=False),
-    sa.Column("labels", sa.Text, nullable=False, default="{}"),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("finished_at", sa.Float),
-    sa.Column("wall_s", sa.Float),
+from tony.core.store_schema import (
+    artifacts_table,
+    cache_table,
+    create_tables,
+    insert_ignore,
+    open_engines,
+    records_table,
+    resolve_url,
+    runs_table,
+    stats_table,
 )
-
-records_table = sa.Table(
-    "records",
-    metadata,
-    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
-    sa.Column("item_id", sa.String(256), primary_key=True),
-    sa.Column("seq", sa.Integer, nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Index("records_by_run_seq", "run_id", "seq"),  # records() pages through a run in seq order
-)
-
-stats_table = sa.Table(
-    "stats",
-    metadata,
-    sa.Column("run_id", sa.String(64), sa.ForeignKey("runs.run_id"), primary_key=True),
-    sa.Column("name", sa.String(128), primary_key=True),
-    sa.Column("split", sa.String(64), primary_key=True),
-    sa.Column("subgroup", sa.String(128), primary_key=True),
-    sa.Column("value", sa.Float),
-    sa.Column("ci_low", sa.Float),
-    sa.Column("ci_high", sa.Float),
-    sa.Column("n", sa.Integer, nullable=False),
-)
-
-artifacts_table = sa.Table(
-    "artifacts",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("name", sa.String(256), nullable=False),
-    sa.Column("run_id", sa.String(64)),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
-
-cache_table = sa.Table(
-    "request_cache",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("model", sa.String(256), nullable=False),
-    sa.Column("response", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-)
-
-
-def resolve_url(store: str | None) -> str:
-    """A SQLAlchemy URL from a --store value: a URL, a directory, or None for ./tony-results.
-
-    A plain postgresql:// (or postgres://) URL uses psycopg 3, the driver that tony[pg] installs.
-    """
-    if store and "://" in store:
-        scheme, rest = store.split("://", 1)
-        if scheme in ("postgresql", "postgres"):
-            return f"postgresql+psycopg://{rest}"
-        return store
-    directory = Path(store or DEFAULT_STORE_DIR)
-    return f"sqlite:///{directory / 'tony.sqlite'}"
 
 
 class Store:
@@ -106,26 +43,11 @@ class Store:
         self.url = resolve_url(store)
         self.is_sqlite = self.url.startswith("sqlite")
         try:
-            if self.is_sqlite:
-                path = Path(sa.engine.make_url(self.url).database or "")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.artifact_dir = path.parent / "artifacts"
-                self.engine = sa.create_engine(self.url, connect_args={"timeout": 60})
-                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-                # Writers take SQLite's write lock when their transaction begins, so two
-                # processes never deadlock upgrading a read lock; they queue instead.
-                self.writer = sa.create_engine(self.url, connect_args={"timeout": 60, "isolation_level": None})
-                sa.event.listen(self.writer, "connect", _sqlite_pragmas)
-                sa.event.listen(self.writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-            else:
-                self.artifact_dir = Path(DEFAULT_STORE_DIR) / "artifacts"
-                self.engine = self.writer = sa.create_engine(
-                    self.url, pool_pre_ping=True, connect_args=_connect_timeout(self.url)
-                )
+            self.engine, self.writer, self.artifact_dir = open_engines(self.url)
             # Connect once first, so an unreachable server or unwritable file fails at once, not after retries.
             with self.writer.connect():
                 pass
-            _create_tables(self.writer)
+            create_tables(self.writer)
         except ImportError as err:
             raise StoreError(
                 f"cannot open store {self.describe()}: database driver missing ({err}); "
@@ -162,7 +84,7 @@ class Store:
                 conn.execute(runs_table.update().where(runs_table.c.run_id == run_id).values(**row))
             else:
                 conn.execute(
-                    _insert_ignore(self.engine, runs_table).values(
+                    insert_ignore(self.engine, runs_table).values(
                         run_id=run_id,
                         kind=kind,
                         spec=json.dumps(spec, sort_keys=True),
@@ -239,7 +161,7 @@ class Store:
             start = 0 if last is None else last + 1
             for i, row in enumerate(rows):
                 row["seq"] = start + i
-            conn.execute(_insert_ignore(self.engine, records_table), rows)
+            conn.execute(insert_ignore(self.engine, records_table), rows)
 
     def records(self, run_id: str, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """The run's records in the order they were stored, each payload with its item_id."""
@@ -301,7 +223,7 @@ class Store:
             {"key": k, "model": model, "response": json.dumps(v), "created_at": now} for k, v in sorted(entries.items())
         ]
         with self._write() as conn:
-            conn.execute(_insert_ignore(self.engine, cache_table), rows)
+            conn.execute(insert_ignore(self.engine, cache_table), rows)
 
     # artifacts ---------------------------------------------------------
     def put_artifact(self, name: str, data: bytes, run_id: str | None = None) -> str:
@@ -319,7 +241,7 @@ class Store:
                 raise StoreError(f"cannot write artifact '{name}' under {self.artifact_dir}: {err}") from None
         with self._write() as conn:
             conn.execute(
-                _insert_ignore(self.engine, artifacts_table).values(
+                insert_ignore(self.engine, artifacts_table).values(
                     key=key, name=name, run_id=run_id, size=len(data), created_at=time.time()
                 )
             )
@@ -345,45 +267,6 @@ class Store:
                 yield conn
         except SQLAlchemyError as err:
             raise StoreError(f"cannot read store {self.describe()}: {_first_line(err)}") from None
-
-
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.close()
-
-
-def _connect_timeout(url: str) -> dict[str, Any]:
-    """Give up on a PostgreSQL server that does not answer within 10 s (unless the URL says otherwise)."""
-    if url.startswith("postgresql") and "connect_timeout" not in url:
-        return {"connect_timeout": 10}
-    return {}
-
-
-def _create_tables(engine: sa.Engine) -> None:
-    # Two processes opening a new PostgreSQL store at once may race on CREATE TABLE (the loser sees a
-    # duplicate type or table); it retries and then finds the tables there. SQLite creates them under
-    # BEGIN IMMEDIATE, so it never races.
-    for attempt in range(5):
-        try:
-            metadata.create_all(engine)
-            for index in records_table.indexes:  # stores made before the index existed get it too
-                index.create(engine, checkfirst=True)
-            return
-        except (OperationalError, sa.exc.IntegrityError, sa.exc.ProgrammingError):
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))
-
-
-def _insert_ignore(engine: sa.Engine, table: sa.Table):
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
 
 
 def _dumps(payload: dict[str, Any]) -> str:

@@ -22,7 +22,8 @@ from pathlib import Path
 from tony import __version__
 from tony.core.errors import ReportError
 from tony.core.registry import registry
-from tony.core.store import DEFAULT_STORE_DIR, Store
+from tony.core.store import Store
+from tony.core.store_schema import DEFAULT_STORE_DIR
 from tony.report.html import link, table, text
 from tony.report.layout import NavEntry, render
 from tony.report.pages import Page, PageSource, PageTask, check_path
