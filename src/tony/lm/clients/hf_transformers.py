@@ -13,7 +13,8 @@ layer, so the 262,144-way log-softmax is computed at those positions alone.
 Generation requests are greedy (temperature 0) or sampled with the request's seed, one
 request at a time, cut at the first stop string.
 
-Identity and path resolution: see ``hf_weights``; loading and GGUF conversion: ``hf_loading``.
+Identity and path resolution: see ``hf_weights``; loading and GGUF conversion: ``hf_loading``;
+generation: ``hf_generation``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tony.core.errors import ModelError
+from tony.lm.clients.hf_generation import generate
 from tony.lm.clients.hf_loading import convert_gguf_to_folder, import_backend, load_model
 from tony.lm.clients.hf_shared_prompt import SharedPass, shared_passes
 from tony.lm.clients.hf_weights import resolve_model_path, weights_identity
@@ -34,31 +36,6 @@ __all__ = ["TransformersClient", "convert_gguf_to_folder", "weights_identity"]
 
 HEAD_CHUNK = 256
 """Scored positions per output-layer call (256 x 262,144 float32 logits is 256 MiB)."""
-
-
-class _StopStrings:
-    """Stops generation once the generated text contains a stop string.
-
-    (transformers' own ``stop_strings`` precomputes tables over the whole vocabulary, which
-    takes seconds for a 262,144-token vocabulary; decoding the generated tokens is cheap.)
-    """
-
-    def __init__(self, tokenizer: Any, prompt_len: int, stops: list[str]) -> None:
-        self.tokenizer = tokenizer
-        self.prompt_len = prompt_len
-        self.stops = stops
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        done = [
-            any(
-                s in self.tokenizer.decode(row[self.prompt_len :].tolist(), skip_special_tokens=True)
-                for s in self.stops
-            )
-            for row in input_ids
-        ]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 @dataclass
@@ -349,61 +326,7 @@ class TransformersClient:
     # -- generation ---------------------------------------------------------------------------------
 
     def _generate(self, request: Request) -> Completion:
-        torch, transformers = import_backend()
-        t0 = time.perf_counter()
+        started = time.perf_counter()
         prompt_ids = self._encode(request.prompt) if request.prompt else [self._prefix_id]
-        if request.max_tokens <= 0:
-            return Completion(prompt_tokens=len(prompt_ids), wall_s=time.perf_counter() - t0)
-        sampled = request.temperature > 0
-        eos = self.model.generation_config.eos_token_id
-        config = transformers.GenerationConfig(
-            max_new_tokens=request.max_tokens,
-            do_sample=sampled,
-            temperature=request.temperature if sampled else None,
-            top_k=0 if sampled else None,
-            top_p=1.0 if sampled else None,
-            eos_token_id=eos,
-            pad_token_id=self._pad_id,
-            bos_token_id=self.tokenizer.bos_token_id,
-            return_dict_in_generate=True,
-            output_logits=True,
-        )
-        stops = [s for s in request.stop if s]
-        criteria = transformers.StoppingCriteriaList([_StopStrings(self.tokenizer, len(prompt_ids), stops)])
-        ids = torch.tensor([prompt_ids], device=self.device)
-        device = torch.device(self.device)
-        devices = [device.index or 0] if device.type == "cuda" else []  # the RNGs fork_rng saves and restores
-        with torch.inference_mode(), torch.random.fork_rng(devices=devices):
-            torch.manual_seed(request.seed if request.seed is not None else 0)
-            out = self.model.generate(
-                input_ids=ids,
-                attention_mask=torch.ones_like(ids),
-                generation_config=config,
-                stopping_criteria=criteria if stops else None,
-            )
-        new_ids = out.sequences[0, len(prompt_ids) :].tolist()
-        lps = [
-            float(torch.log_softmax(step[0].float(), dim=-1)[token])
-            for step, token in zip(out.logits, new_ids, strict=False)
-        ]
-        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        kept = len(new_ids)
-        while kept and new_ids[kept - 1] in eos_ids:
-            kept -= 1
-        text = self.tokenizer.decode(new_ids[:kept], skip_special_tokens=True)
-        cut = min((i for i in (text.find(s) for s in request.stop if s) if i >= 0), default=-1)
-        if cut >= 0:
-            text = text[:cut]
-            kept = next(
-                k for k in range(kept + 1) if len(self.tokenizer.decode(new_ids[:k], skip_special_tokens=True)) >= cut
-            )
-        tokens = tuple(self.tokenizer.decode([i]) for i in new_ids[:kept])
-        return Completion(
-            text=text,
-            tokens=tokens,
-            logprobs=tuple(lps[:kept]),
-            prompt_tokens=len(prompt_ids),
-            completion_tokens=len(new_ids),
-            processed_tokens=len(prompt_ids) + max(0, len(new_ids) - 1),
-            wall_s=time.perf_counter() - t0,
-        )
+        return generate(self.model, self.tokenizer, prompt_ids, request, pad_id=self._pad_id, device=self.device,
+                        started=started)
