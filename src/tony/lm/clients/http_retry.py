@@ -120,7 +120,7 @@ class RetryingPoster:
             raise _Retryable(f"{type(exc).__name__}: {_one_line(str(exc))}") from None
         status = response.status_code
         if status == 429 or status >= 500:
-            raise _Retryable(f"HTTP {status}: {_error_text(response)}", retry_after=_retry_after_s(response))
+            raise _Retryable(f"HTTP {status}: {_error_text(response)}", retry_after=retry_after_s(response))
         if not response.is_success:
             raise self.server_error(f"refused the request: HTTP {status}: {_error_text(response)}")
         try:
@@ -153,7 +153,7 @@ class RetryingPoster:
         return ModelServerError(message.replace(key, "***") if key else message)
 
 
-def _retry_after_s(response: httpx.Response) -> float | None:
+def retry_after_s(response: httpx.Response) -> float | None:
     """The server's Retry-After (seconds or an HTTP date), clamped to [0, _MAX_RETRY_AFTER_S]."""
     value = response.headers.get("Retry-After")
     if not value:

@@ -19,12 +19,12 @@ import time
 import httpx
 
 from tony.core.errors import ModelServerError, SpecError
+from tony.lm.clients.http_retry import retry_after_s
 
 PERSPECTIVE_KEY_ENV = "PERSPECTIVE_API_KEY"
 PERSPECTIVE_URL = "https://commentanalyzer.googleapis.com/v1alpha1"
 MAX_TEXT_BYTES = 20480
 """The API's limit on a comment's size; longer texts are cut to it."""
-_MAX_RETRY_AFTER_S = 120.0
 _ERROR_TEXT_CHARS = 200
 
 _sleep = time.sleep  # the one place the scorer waits; tests replace it to record the backoff
@@ -88,7 +88,7 @@ class PerspectiveScorer:
                 if response.status_code != 429 and response.status_code < 500:
                     # a bad request or a refused key: another try would get the same answer
                     raise ModelServerError(f"Perspective API at {self.base_url} refused the request: {problem}")
-                retry_after = _retry_after_s(response)
+                retry_after = retry_after_s(response)
             if attempt < self.max_retries:
                 _sleep(retry_after if retry_after is not None else self.backoff_s * 2**attempt)
         raise ModelServerError(
@@ -126,10 +126,3 @@ def _error_text(response: httpx.Response, key: str) -> str:
 
 def _mask(text: str, key: str) -> str:
     return text.replace(key, "***") if key else text
-
-
-def _retry_after_s(response: httpx.Response) -> float | None:
-    try:
-        return min(max(float(response.headers["Retry-After"]), 0.0), _MAX_RETRY_AFTER_S)
-    except (KeyError, ValueError):
-        return None
