@@ -115,7 +115,9 @@ class RLSpec(RunnableSpec):
     obs_clip: float = 10.0
     max_grad_norm: float = 0.5
     max_kl: float = 0.01
-    """TRPO's bound on the mean KL between successive policies."""
+    """TRPO's bound on the mean over states of KL(old policy || new policy), the KL of the whole action
+    distribution (summed over the action's dimensions). sb3-contrib's `target_kl` bounds that KL averaged over
+    the dimensions instead: its 0.01 is 0.01 x dims here (and its `cg_damping` is scaled the same way)."""
     cg_iters: int = 10
     cg_damping: float = 0.1
     line_search_steps: int = 10
