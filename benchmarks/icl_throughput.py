@@ -12,6 +12,7 @@ the sides alternate, `--repeats` times, and the best steps/s of each is reported
 
     .venv/bin/python benchmarks/icl_throughput.py                  # tiny, small, standard
     .venv/bin/python benchmarks/icl_throughput.py --sizes tiny --steps 200 --compile
+    .venv/bin/python benchmarks/icl_throughput.py --repeats 4 --all-positions   # what the x-only last block gains
 
 Writes benchmarks/results/icl_throughput.json.
 """
@@ -92,9 +93,14 @@ def _side(which: str, size: str, config: dict[str, Any], steps: int, compile_mod
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"
     ours, hf = _models(size, config["dims"], config["points"], config["seed"], activation)
-    model = ours if which == "tony" else hf
+    model = ours if which.startswith("tony") else hf
     del ours, hf
     step_fn = model
+    if which == "tony-all-positions":  # the last block computes every position, as HF's does
+        from tony.icl.prompts import interleave
+
+        def step_fn(xs, ys):
+            return model.forward_sequence(interleave(xs, ys))[:, ::2]
     if compile_model:
         step_fn = torch.compile(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], fused=True)
@@ -124,6 +130,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="timed steps for every size (default: per size)")
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each side (best one kept)")
     parser.add_argument("--compile", action="store_true", help="also time tony's model under torch.compile")
+    parser.add_argument("--all-positions", action="store_true",
+                        help="also time tony's model with its last block computing every position, not the x ones")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     import torch
@@ -134,14 +142,15 @@ def main() -> None:
     rows = []
     for size in args.sizes:
         steps = args.steps or STEPS[size]
-        sides = ["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
+        sides = (["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
+                 + (["tony-all-positions"] if args.all_positions else []))
         runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
         for _ in range(args.repeats):
             for side in sides:
                 with context.Pool(1) as pool:
                     job = (side.split("+")[0], size, config, steps, side.endswith("compile"))
                     runs[side].append(pool.apply(_run, (job,)))
-                print(f"{size:<9} {side:<13} {runs[side][-1]['ms_per_step']:8.1f} ms/step  "
+                print(f"{size:<9} {side:<18} {runs[side][-1]['ms_per_step']:8.1f} ms/step  "
                       f"peak {runs[side][-1]['peak_rss_mib']:.0f} MiB", flush=True)
         best = {s: max(r, key=lambda x: x["steps_per_s"]) for s, r in runs.items()}
         tony_losses, hf_losses = best["tony"]["losses"], best["hf"]["losses"]
@@ -156,6 +165,9 @@ def main() -> None:
                    "all_runs_steps_per_s": [x["steps_per_s"] for x in runs[side]]} for side, r in best.items()}}
         if args.compile:
             row["speedup_compiled_over_eager"] = best["tony+compile"]["steps_per_s"] / best["tony"]["steps_per_s"]
+        if args.all_positions:
+            row["speedup_x_positions_only"] = (best["tony"]["steps_per_s"]
+                                               / best["tony-all-positions"]["steps_per_s"])
         rows.append(row)
         print(f"{size}: tony {row['speedup_tony_over_hf']:.2f}x HF, {row['speedup_tony_over_hf_paper']:.2f}x the "
               f"paper's HF model; losses {tony_losses[-1]:.5f} vs "

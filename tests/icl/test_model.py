@@ -31,6 +31,21 @@ def test_predictions_are_read_at_every_x_position():
     torch.testing.assert_close(shorter, preds[:, :5])  # a prefix's predictions do not depend on its length
 
 
+@pytest.mark.parametrize("size", ["tiny", "small"])
+def test_computing_only_the_x_positions_in_the_last_block_changes_no_prediction_and_no_gradient(size):
+    from tony.icl.prompts import interleave
+
+    model = _model(size=size).train()
+    xs, ys = _prompt(batch=5)
+    full = model.forward_sequence(interleave(xs, ys))[:, ::2]
+    full_grads = torch.autograd.grad((full - ys).pow(2).mean(), list(model.parameters()))
+    short = model(xs, ys)
+    short_grads = torch.autograd.grad((short - ys).pow(2).mean(), list(model.parameters()))
+    torch.testing.assert_close(short, full, rtol=0, atol=1e-6)
+    for ours, reference in zip(short_grads, full_grads, strict=True):
+        torch.testing.assert_close(ours, reference, rtol=1e-5, atol=1e-7)
+
+
 def test_a_prediction_never_sees_its_own_target_or_anything_later():
     model = _model()
     xs, ys = _prompt()

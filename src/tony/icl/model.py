@@ -5,7 +5,8 @@ A prompt x_1, f(x_1), ..., x_n, f(x_n) is a sequence of 2n vectors of width d (e
 added, pre-LayerNorm blocks (causal self-attention through
 `torch.nn.functional.scaled_dot_product_attention`, a 4x GELU MLP) follow, then a final LayerNorm and
 a linear read-out to one number. The prediction for f(x_k) is read at x_k's position (the even
-indices), so it sees the k - 1 examples before it and x_k itself, never f(x_k).
+indices), so it sees the k - 1 examples before it and x_k itself, never f(x_k). Since only those
+positions are read, the last block computes them alone (half its queries and MLP rows).
 
 There is no token-embedding table and no dropout; the query, key and value projections are one fused
 matrix. Initialisation follows GPT-2 (normal 0.02, residual projections scaled by 1/sqrt(2 * layers))
@@ -66,12 +67,20 @@ class Block(nn.Module):
         self.mlp_in = nn.Linear(width, 4 * width)
         self.mlp_out = nn.Linear(4 * width, width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, x_positions_only: bool = False) -> torch.Tensor:
+        """[B, T, width] -> [B, T, width]; with `x_positions_only`, [B, ceil(T / 2), width]: the outputs at the
+        even (x) positions alone, whose queries, attention output and MLP are all that is computed (keys and
+        values still come from every position)."""
         batch, length, width = x.shape
         q, k, v = self.qkv(self.ln_attention(x)).view(batch, length, 3, self.heads, width // self.heads).unbind(2)
+        mask = None
+        if x_positions_only:
+            x, q = x[:, ::2], q[:, ::2]
+            # the i-th query sits at position 2i, so it sees the keys at positions 0 .. 2i
+            mask = torch.arange(length, device=x.device) <= 2 * torch.arange(x.shape[1], device=x.device)[:, None]
         attended = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
-                                                  is_causal=True)
-        x = x + self.attention_out(attended.transpose(1, 2).reshape(batch, length, width))
+                                                  attn_mask=mask, is_causal=mask is None)
+        x = x + self.attention_out(attended.transpose(1, 2).reshape(batch, x.shape[1], width))
         return x + self.mlp_out(F.gelu(self.mlp_in(self.ln_mlp(x))))
 
 
@@ -99,21 +108,33 @@ class ICLTransformer(nn.Module):
                 nn.init.normal_(residual.weight, std=0.02 / math.sqrt(2 * shape.layers))
 
     def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        """[B, n, d] inputs and [B, n] outputs -> [B, n] predictions, the k-th from the k-th prefix."""
-        return self.forward_sequence(interleave(xs, ys))[:, ::2]
+        """[B, n, d] inputs and [B, n] outputs -> [B, n] predictions, the k-th from the k-th prefix.
+
+        Equal to forward_sequence(...)[:, ::2], but the last block computes the x positions alone: the
+        outputs at y positions are never read, and nothing after the last block needs them.
+        """
+        h = self._embed(interleave(xs, ys))
+        for block in self.blocks[:-1]:
+            h = block(h)
+        h = self.blocks[-1](h, x_positions_only=True)
+        return self.read_out(self.ln_final(h)).squeeze(-1)
 
     def forward_sequence(self, sequence: torch.Tensor) -> torch.Tensor:
         """[B, T, d] interleaved sequence -> [B, T] outputs at every position."""
+        h = self._embed(sequence)
+        for block in self.blocks:
+            h = block(h)
+        return self.read_out(self.ln_final(h)).squeeze(-1)
+
+    def _embed(self, sequence: torch.Tensor) -> torch.Tensor:
+        """The read-in plus position embeddings of a [B, T, d] sequence this model can read."""
         length = sequence.shape[1]
         if sequence.shape[-1] != self.dims:
             raise SpecError(f"inputs have {sequence.shape[-1]} dimensions; this model reads {self.dims}")
         if length > 2 * self.max_points:
             raise SpecError(f"a prompt of {(length + 1) // 2} points is longer than this model's "
                             f"{self.max_points} (it has {2 * self.max_points} positions)")
-        h = self.read_in(sequence) + self.positions.weight[:length]
-        for block in self.blocks:
-            h = block(h)
-        return self.read_out(self.ln_final(h)).squeeze(-1)
+        return self.read_in(sequence) + self.positions.weight[:length]
 
     @torch.no_grad()
     def load_hf_gpt2(self, gpt2: nn.Module) -> ICLTransformer:
