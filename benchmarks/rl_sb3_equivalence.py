@@ -41,9 +41,8 @@ from unittest import mock
 
 import numpy as np
 import torch
-from rl_throughput import ENV, LR, sb3_model
+from rl_throughput import ENV, LR, sb3_model, tony_spec
 
-from tony.rl.config import make_spec
 from tony.rl.ppo import ppo_update
 from tony.rl.train import Trainer
 from tony.rl.trpo import trpo_update
@@ -98,23 +97,23 @@ def _buffer(model) -> dict[str, np.ndarray]:
             ("observations", "actions", "rewards", "values", "log_probs", "advantages", "returns")}
 
 
-def _permutations(state: tuple, count: int) -> list[torch.Tensor]:
-    """The first `count` permutations of 2,048 that numpy's global generator draws from `state`."""
+def _permutations(state: tuple, count: int, size: int) -> list[torch.Tensor]:
+    """The first `count` permutations of `size` that numpy's global generator draws from `state`."""
     after = np.random.get_state()
     np.random.set_state(state)
-    drawn = [torch.from_numpy(np.random.permutation(2048)) for _ in range(count)]
+    drawn = [torch.from_numpy(np.random.permutation(size)) for _ in range(count)]
     np.random.set_state(after)
     return drawn
 
 
 def _take_sb3_state(model, trainer: Trainer) -> None:
-    """tony's networks and Adam moments become SB3's (for --resync)."""
+    """tony's networks and Adam moments become SB3's (at the start, and every iteration with --resync)."""
     tony, sb3_state = _tony_params(trainer), model.policy.optimizer.state
     with torch.no_grad():
         for name, param in model.policy.named_parameters():
             target = tony[_tony_name(name)]
             target.copy_(param)
-            if target in trainer.optimizer.state or param in sb3_state:
+            if param in sb3_state:  # SB3 keeps no moments before its first step, nor for TRPO's policy
                 trainer.optimizer.state[target] = {k: v.clone() for k, v in sb3_state[param].items()}
 
 
@@ -136,14 +135,6 @@ def _nudge(trainer: Trainer) -> None:
             param.copy_(torch.nextafter(param, torch.tensor(float("inf"))))
 
 
-def _spec(algo: str, seed: int):
-    """tony's side of rl_throughput's comparison."""
-    if algo == "ppo":
-        return make_spec("PPO", env=ENV, total_steps=TOTAL_STEPS, seed=seed, switches={"value_clipping": False})
-    return make_spec("TRPO+", env=ENV, total_steps=TOTAL_STEPS, seed=seed,
-                     switches={"value_clipping": False, "grad_clipping": False})
-
-
 def compare(algo: str, iterations: int, seed: int, resync: bool) -> list[dict[str, Any]]:
     """Per iteration: the largest differences between tony and SB3 (batch and weights), and the rounding
     floor: the largest difference between tony and a twin of it whose weights started one float32
@@ -154,7 +145,7 @@ def compare(algo: str, iterations: int, seed: int, resync: bool) -> list[dict[st
     model = sb3_model(algo, seed)
     env: VecNormalize = model.get_env()
     env.obs_rms.count = env.ret_rms.count = 0  # tony's rule: the statistics start from the first sample
-    spec = _spec(algo, seed)
+    spec = tony_spec(algo, TOTAL_STEPS, seed)
     trainer, twin = Trainer(spec), Trainer(spec)
     total, callback = model._setup_learn(TOTAL_STEPS, callback=None, progress_bar=False)
     callback.on_training_start(locals(), globals())
@@ -181,7 +172,8 @@ def compare(algo: str, iterations: int, seed: int, resync: bool) -> list[dict[st
             model.train()
         row["lr"] = lr = model.policy.optimizer.param_groups[0]["lr"]
         # PPO draws one permutation per epoch; TRPO one for its full-batch policy step, then one per value epoch.
-        permutations = _permutations(numpy_state, spec.epochs + (algo == "trpo"))[algo == "trpo":]
+        permutations = _permutations(numpy_state, spec.epochs + (algo == "trpo"),
+                                     spec.steps_per_iteration)[algo == "trpo":]
         for side, side_batch in ((trainer, batch), (twin, twin_batch)):
             for group in side.optimizer.param_groups:
                 group["lr"] = lr

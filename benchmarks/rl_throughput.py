@@ -49,18 +49,23 @@ MAX_KL = 0.01
 CG_DAMPING = 0.1
 
 
+def tony_spec(algo: str, steps: int, seed: int):
+    """tony's side of the comparison: the PPO preset, or TRPO+ without the clippings sb3-contrib lacks."""
+    from tony.rl.config import make_spec
+
+    if algo == "ppo":
+        return make_spec("PPO", env=ENV, total_steps=steps, seed=seed, switches={"value_clipping": False})
+    return make_spec("TRPO+", env=ENV, total_steps=steps, seed=seed,
+                     switches={"value_clipping": False, "grad_clipping": False})
+
+
 def _tony(algo: str, steps: int, seed: int) -> dict[str, Any]:
     import torch
 
-    from tony.rl.config import make_spec
     from tony.rl.train import Trainer
 
     torch.set_num_threads(1)
-    if algo == "ppo":
-        spec = make_spec("PPO", env=ENV, total_steps=steps, seed=seed, switches={"value_clipping": False})
-    else:
-        spec = make_spec("TRPO+", env=ENV, total_steps=steps, seed=seed,
-                         switches={"value_clipping": False, "grad_clipping": False})
+    spec = tony_spec(algo, steps, seed)
     wall, cpu = time.perf_counter(), time.process_time()
     trainer = Trainer(spec)
     ended = []
