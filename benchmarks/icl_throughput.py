@@ -8,9 +8,12 @@ their losses should agree to float rounding. A third side, "hf-paper", is the pa
 configures it (GELU's tanh approximation, GPT2Config's default): the same weights, losses that differ only
 by the activation. Each side trains in its own fresh process (spawn), so its
 peak resident memory (ru_maxrss, minus the process's resident size before the model is built) is its own;
-the sides alternate, `--repeats` times, and the best steps/s of each is reported.
+the sides alternate, `--repeats` times, and the best steps/s of each is reported. On a GPU (`--device cuda`)
+the memory is the peak of `torch.cuda.max_memory_allocated`, and losses are read back after the timed steps,
+so that no side waits for the GPU at every step.
 
     .venv/bin/python benchmarks/icl_throughput.py                  # tiny, small, standard
+    .venv/bin/python benchmarks/icl_throughput.py --device cuda --repeats 4 --all-positions
     .venv/bin/python benchmarks/icl_throughput.py --sizes tiny --steps 200 --compile
     .venv/bin/python benchmarks/icl_throughput.py --repeats 4 --all-positions   # what the x-only last block gains
 
@@ -29,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "icl_throughput.json"
-STEPS = {"tiny": 100, "small": 40, "standard": 8}
-"""Default timed steps per size (after WARMUP untimed ones), sized for a 2-core CPU."""
-WARMUP = 3
+STEPS = {"cpu": {"tiny": 100, "small": 40, "standard": 8}, "cuda": {"tiny": 400, "small": 400, "standard": 200}}
+"""Default timed steps per device type and size (after WARMUP untimed ones), sized for a 2-core CPU and a GPU."""
+WARMUP = {"cpu": 3, "cuda": 20}
 PAPER_ACTIVATION = "gelu_new"
 """GPT2Config's default, which the paper's code keeps: GELU's tanh approximation. The "hf" side uses the exact
 GELU, as tony does, so that its losses equal tony's to the bit; "hf-paper" is the paper's model as it is."""
@@ -89,12 +92,17 @@ def _side(which: str, size: str, config: dict[str, Any], steps: int, compile_mod
     """Train one side in this (fresh) process; steps/s, memory and the loss after every step."""
     import torch
 
-    batches = _batches(config["dims"], config["points"], config["batch"], steps + WARMUP, config["seed"])
+    device = torch.device(config["device"])
+    warmup, cuda = WARMUP[device.type], device.type == "cuda"
+    batches = [(xs.to(device), ys.to(device)) for xs, ys in
+               _batches(config["dims"], config["points"], config["batch"], steps + warmup, config["seed"])]
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"
     ours, hf = _models(size, config["dims"], config["points"], config["seed"], activation)
-    model = ours if which.startswith("tony") else hf
+    model = (ours if which.startswith("tony") else hf).to(device)
     del ours, hf
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(device)
     step_fn = model
     if which == "tony-all-positions":  # the last block computes every position, as HF's does
         from tony.icl.prompts import interleave
@@ -106,18 +114,24 @@ def _side(which: str, size: str, config: dict[str, Any], steps: int, compile_mod
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], fused=True)
     losses, started = [], 0.0
     for i, (xs, ys) in enumerate(batches):
-        if i == WARMUP:
+        if i == warmup:
+            if cuda:
+                torch.cuda.synchronize(device)
             started = time.perf_counter()
         loss = torch.nn.functional.mse_loss(step_fn(xs, ys), ys)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
+        losses.append(loss.detach())
+    if cuda:
+        torch.cuda.synchronize(device)
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"steps_per_s": steps / seconds, "ms_per_step": 1000 * seconds / steps,
-            "peak_rss_mib": peak_kib / 1024, "model_and_training_rss_mib": (peak_kib - baseline_kib) / 1024,
-            "losses": losses, "threads": torch.get_num_threads()}
+    memory = ({"peak_gpu_mib": torch.cuda.max_memory_allocated(device) / 2**20} if cuda else
+              {"peak_rss_mib": peak_kib / 1024, "model_and_training_rss_mib": (peak_kib - baseline_kib) / 1024})
+    return {"steps_per_s": steps / seconds, "ms_per_step": 1000 * seconds / steps, **memory,
+            "losses": torch.stack(losses).tolist(), "threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name(device) if cuda else platform.processor()}
 
 
 def _run(args: tuple) -> dict[str, Any]:
@@ -126,7 +140,8 @@ def _run(args: tuple) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=list(STEPS), choices=list(STEPS))
+    parser.add_argument("--sizes", nargs="+", default=list(STEPS["cpu"]), choices=list(STEPS["cpu"]))
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--steps", type=int, help="timed steps for every size (default: per size)")
     parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each side (best one kept)")
     parser.add_argument("--compile", action="store_true", help="also time tony's model under torch.compile")
@@ -137,11 +152,18 @@ def main() -> None:
     import torch
     import transformers
 
-    config = {"dims": 20, "points": 41, "batch": 64, "lr": 1e-4, "seed": 0}
+    from tony.core.errors import SpecError
+    from tony.icl.train import training_device
+
+    try:
+        device_type = training_device(args.device).type
+    except SpecError as err:
+        parser.error(str(err))
+    config = {"dims": 20, "points": 41, "batch": 64, "lr": 1e-4, "seed": 0, "device": args.device}
     context = multiprocessing.get_context("spawn")
     rows = []
     for size in args.sizes:
-        steps = args.steps or STEPS[size]
+        steps = args.steps or STEPS[device_type][size]
         sides = (["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
                  + (["tony-all-positions"] if args.all_positions else []))
         runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
@@ -150,12 +172,13 @@ def main() -> None:
                 with context.Pool(1) as pool:
                     job = (side.split("+")[0], size, config, steps, side.endswith("compile"))
                     runs[side].append(pool.apply(_run, (job,)))
-                print(f"{size:<9} {side:<18} {runs[side][-1]['ms_per_step']:8.1f} ms/step  "
-                      f"peak {runs[side][-1]['peak_rss_mib']:.0f} MiB", flush=True)
+                last = runs[side][-1]
+                print(f"{size:<9} {side:<18} {last['ms_per_step']:8.1f} ms/step  "
+                      f"peak {last.get('peak_gpu_mib', last.get('peak_rss_mib')):.0f} MiB", flush=True)
         best = {s: max(r, key=lambda x: x["steps_per_s"]) for s, r in runs.items()}
         tony_losses, hf_losses = best["tony"]["losses"], best["hf"]["losses"]
         relative = [abs(a - b) / abs(b) for a, b in zip(tony_losses, hf_losses, strict=True)]
-        row = {"size": size, "timed_steps": steps, "warmup_steps": WARMUP,
+        row = {"size": size, "timed_steps": steps, "warmup_steps": WARMUP[device_type],
                "speedup_tony_over_hf": best["tony"]["steps_per_s"] / best["hf"]["steps_per_s"],
                "speedup_tony_over_hf_paper": best["tony"]["steps_per_s"] / best["hf-paper"]["steps_per_s"],
                "loss_after_all_steps": {"tony": tony_losses[-1], "hf": hf_losses[-1],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 import torch
@@ -138,6 +139,31 @@ def test_cli_errors_for_bad_names_and_sizes(tmp_path, monkeypatch, capsys):
     assert len(errors) == 5 and all(e.startswith("tony: error: ") for e in errors)
     assert "unknown ICL preset 'nope'" in errors[0] and "unknown prompt distribution 'sideways'" in errors[1]
     assert "room for 21 points" in errors[2] and "cubic" in errors[3] and "not found" in errors[4]
+
+
+def test_a_diverging_run_names_its_first_bad_step_and_stores_no_diverged_checkpoint(store: Store):
+    spec = small_spec(lr=1e30)  # Adam moves every weight by ~lr in the first step: the next loss overflows
+    with pytest.raises(SpecError, match=r"training loss became nan at step 2: lower lr \(now 1e\+30\)"):
+        train(spec, store, checkpoint_every=2)
+    assert latest_checkpoint(store, spec) is None
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message of a machine without CUDA")
+def test_an_unusable_device_is_a_one_line_error_that_loses_no_checkpoint(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TONY_PROGRESS", "0")
+    spec = get_preset("cpu-linear").train.model_copy(update={"steps": 2})
+    assert main(["icl", "train", "cpu-linear", "--steps", "2", "--device", "cpu"]) == 0
+    assert re.search(r"to step 2 in \d+s on cpu; loss", capsys.readouterr().out)
+    saved = latest_checkpoint(Store(None), spec)
+    for device, message in [("cuda", "device 'cuda' is not available here (0 CUDA devices): train with --device cpu"),
+                            ("gpu0", "unknown device 'gpu0': use cpu, cuda or cuda:N"),
+                            ("meta", "cannot train on device 'meta': use cpu, cuda or cuda:N")]:
+        assert main(["icl", "train", "cpu-linear", "--steps", "2", "--device", device, "--restart"]) == 2
+        assert capsys.readouterr().err == f"tony: error: {message}\n"
+        assert latest_checkpoint(Store(None), spec) == saved and saved.is_file()  # --restart discarded nothing
+    with pytest.raises(SpecError, match="not available"):
+        train(spec, Store(None), device="cuda:3")
 
 
 @pytest.mark.parametrize("name", ["linear", "sparse", "relu_2nn", "decision_tree"])

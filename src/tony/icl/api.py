@@ -49,12 +49,13 @@ def checkpoint_every_for(spec: ICLTrainSpec) -> int:
 
 
 def train(spec: ICLTrainSpec, store: str | None = None, *, restart: bool = False,
-          checkpoint_every: int | None = None, max_steps: int | None = None) -> TrainResult:
-    """Train `spec` (or finish it from its last checkpoint); already trained, it only loads."""
+          checkpoint_every: int | None = None, max_steps: int | None = None, device: str = "cpu") -> TrainResult:
+    """Train `spec` on `device` (or finish it from its last checkpoint); already trained, it only loads."""
     from tony.icl.train import train as run_training
 
     every = checkpoint_every or checkpoint_every_for(spec)
-    return run_training(spec, Store(store), checkpoint_every=every, restart=restart, max_steps=max_steps)
+    return run_training(spec, Store(store), checkpoint_every=every, restart=restart, max_steps=max_steps,
+                        device=device)
 
 
 def eval_specs(train: ICLTrainSpec, distributions: Sequence[str] = ("standard",), *, n_prompts: int | None = None,
@@ -75,12 +76,14 @@ def eval_spec_file(path: str | Path) -> ICLEvalSpec:
     return ICLEvalSpec.parse(data)
 
 
-def evaluate(specs: Sequence[ICLEvalSpec], store: str | None = None, *, batch_size: int = 64) -> Iterator[RunResult]:
-    """Run the evaluations through the kernel's runner, training each model first if it is not yet."""
+def evaluate(specs: Sequence[ICLEvalSpec], store: str | None = None, *, batch_size: int = 64,
+             device: str = "cpu") -> Iterator[RunResult]:
+    """Run the evaluations through the kernel's runner, training each model first (on `device`) if it is not
+    yet; the evaluations themselves run on the CPU."""
     from tony.core.executors import run_local
 
     for model in {s.train.key(): s.train for s in specs}.values():
-        train(model, store)
+        train(model, store, device=device)
     yield from run_local(list(specs), store, batch_size=batch_size)
 
 

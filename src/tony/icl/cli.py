@@ -36,6 +36,8 @@ def _spec_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--spec", help="a JSON or YAML spec file instead of a preset")
     parser.add_argument("--steps", type=int, help="train for this many steps instead (a different spec)")
     parser.add_argument("--store", help="results directory or database URL (default ./tony-results)")
+    parser.add_argument("--device", default="cpu",
+                        help="where to train: cpu (default), cuda or cuda:N (the paper-sized presets need a GPU)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         spec = api.train_spec(args.preset, args.spec, steps=args.steps)
         try:
             result = api.train(spec, args.store, restart=args.restart, checkpoint_every=args.checkpoint_every,
-                               max_steps=args.max_steps)
+                               max_steps=args.max_steps, device=args.device)
         except KeyboardInterrupt:
             print("tony: interrupted; `tony icl train` again resumes from the last checkpoint", file=sys.stderr)
             return 130
@@ -59,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"already trained: {spec.describe()} (spec {spec.key()[:12]}){loss}")
         else:
             resumed = f" (resumed at step {result.resumed_from})" if result.resumed_from else ""
-            print(f"trained {spec.describe()} to step {result.step}{resumed} in {result.seconds:.0f}s{loss}; "
+            print(f"trained {spec.describe()} to step {result.step}{resumed} in {result.seconds:.0f}s on "
+                  f"{result.device}{loss}; "
                   f"checkpoint {result.checkpoint}")
         return 0
     return _evaluate(args)
@@ -81,7 +84,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         specs = api.eval_specs(train, args.distribution or ["standard"], n_prompts=args.n_prompts,
                                n_points=args.n_points, scale=args.scale, baselines=args.baseline or ())
     failed, output = 0, []
-    for result in api.evaluate(specs, args.store):
+    for result in api.evaluate(specs, args.store, device=args.device):
         if result.status != "complete":
             failed += 1
             print(f"FAILED  {result.run_id[:12]}: {result.error}", file=sys.stderr)

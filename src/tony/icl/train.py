@@ -7,6 +7,9 @@ position), checkpointing to the store every `checkpoint_every` steps and at the 
 started again it continues from the last checkpoint: model, optimizer, step and loss history are
 restored, and each step's batch is drawn from a generator seeded by (seed, step), so the data
 stream needs no saved state and a resumed run matches an uninterrupted one.
+
+Training runs on the CPU or a GPU (`device`): the device is not part of the spec, since it changes the weights
+by rounding only, as the thread count does; checkpoints load on either, so a run may resume on another device.
 """
 
 from __future__ import annotations
@@ -115,6 +118,22 @@ class TrainResult:
     """The step training continued from (0: a fresh start)."""
     seconds: float = 0.0
     """Time spent training in this call."""
+    device: str = "cpu"
+    """Where this call trained; the returned model is on the CPU either way."""
+
+
+def training_device(name: str) -> torch.device:
+    """The torch device `name` ("cpu", "cuda", "cuda:1", ...), or a SpecError that says what to use instead."""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise SpecError(f"unknown device '{name}': use cpu, cuda or cuda:N") from None
+    if device.type not in ("cpu", "cuda"):
+        raise SpecError(f"cannot train on device '{name}': use cpu, cuda or cuda:N")
+    if device.type == "cuda" and not (torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()):
+        raise SpecError(f"device '{name}' is not available here ({torch.cuda.device_count()} CUDA devices): "
+                        "train with --device cpu")
+    return device
 
 
 def batch_at(spec: ICLTrainSpec, functions: FunctionClass, step: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -126,8 +145,8 @@ def batch_at(spec: ICLTrainSpec, functions: FunctionClass, step: int) -> tuple[t
 
 
 def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOINT_EVERY, restart: bool = False,
-          max_steps: int | None = None) -> TrainResult:
-    """Train `spec` to its `steps`, continuing from its last checkpoint unless `restart`.
+          max_steps: int | None = None, device: str = "cpu") -> TrainResult:
+    """Train `spec` to its `steps` on `device`, continuing from its last checkpoint unless `restart`.
 
     `max_steps` stops after that many steps in this call (a checkpoint is written there); the
     result's `step` says how far training got. A corrupted checkpoint is a DataError that says how
@@ -135,26 +154,27 @@ def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOIN
     """
     if checkpoint_every < 1:
         raise SpecError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+    target = training_device(device)
     if restart:
         discard_checkpoints(store, spec)
     model = spec.build_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=spec.lr, fused=True)
     state = load_checkpoint(store, spec)
     step, losses = 0, []
     if state is not None:
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
         step, losses = int(state["step"]), [(int(s), float(v)) for s, v in state["losses"]]
-    start_step, started = step, time.perf_counter()
-    checkpoint = None
     if step >= spec.steps:
-        return TrainResult(model.eval(), step, losses, latest_checkpoint(store, spec), start_step)
+        return TrainResult(model.eval(), step, losses, latest_checkpoint(store, spec), step)
+    optimizer = torch.optim.Adam(model.to(target).parameters(), lr=spec.lr, fused=True)
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])  # its moments move to the parameters' device
+    start_step, started, checkpoint = step, time.perf_counter(), None
     stop = spec.steps if max_steps is None else min(spec.steps, step + max_steps)
     functions, window = spec.functions(), []
     model.train()
     with progress_bar(spec.steps, f"train {spec.describe()}", initial=step, unit="step") as bar:
         while step < stop:
-            xs, ys = batch_at(spec, functions, step)
+            xs, ys = (t.to(target) for t in batch_at(spec, functions, step))
             for group in optimizer.param_groups:
                 group["lr"] = spec.lr_at(step)
             loss = torch.nn.functional.mse_loss(model(xs, ys), ys)
@@ -162,21 +182,34 @@ def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOIN
             loss.backward()
             optimizer.step()
             step += 1
-            window.append(loss.item())
-            if not math.isfinite(window[-1]):
-                raise SpecError(f"training loss became {window[-1]} at step {step}: lower lr (now {spec.lr})")
+            window.append(loss.detach())  # read back at log and checkpoint steps only: a GPU need not wait each step
+            if step % LOG_EVERY == 0 or step % checkpoint_every == 0 or step == stop:
+                window_losses = _finite_losses(window, step, spec.lr)
             if step % LOG_EVERY == 0 or step == stop:
-                losses.append((step, float(np.mean(window))))
+                losses.append((step, float(np.mean(window_losses))))
                 window = []
                 bar.set_description(f"train {spec.describe()} loss {losses[-1][1]:.4f}", refresh=False)
             if step % checkpoint_every == 0 or step == stop:
                 checkpoint = save_checkpoint(store, spec, _state(model, optimizer, step, losses))
             bar.update(1)
-    return TrainResult(model.eval(), step, losses, checkpoint, start_step, time.perf_counter() - started)
+    return TrainResult(model.cpu().eval(), step, losses, checkpoint, start_step, time.perf_counter() - started,
+                       str(target))
+
+
+def _finite_losses(window: list[torch.Tensor], step: int, lr: float) -> list[float]:
+    """The losses of the steps up to `step`, or a SpecError naming the first step whose loss is not finite
+    (called before every checkpoint, so a diverged model is never stored)."""
+    values = torch.stack(window).tolist()
+    for offset, value in enumerate(values):
+        if not math.isfinite(value):
+            raise SpecError(f"training loss became {value} at step {step - len(values) + offset + 1}: "
+                            f"lower lr (now {lr})")
+    return values
 
 
 def trained_model(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOINT_EVERY) -> ICLTransformer:
-    """The model trained by `spec`: loaded from its final checkpoint, trained (or resumed) first if needed."""
+    """The model trained by `spec` (on the CPU): loaded from its final checkpoint, trained (or resumed) first if
+    needed."""
     return train(spec, store, checkpoint_every=checkpoint_every).model
 
 
