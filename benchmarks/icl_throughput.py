@@ -6,16 +6,19 @@ SDPA attention. They start from the same weights (tony's model loads the GPT-2 w
 batches (linear functions, d=20, 41 points, batch 64) and take the same fused-Adam steps (lr 1e-4), so
 their losses should agree to float rounding. A third side, "hf-paper", is the paper's model as its code
 configures it (GELU's tanh approximation, GPT2Config's default): the same weights, losses that differ only
-by the activation. Each side trains in its own fresh process (spawn), so its
-peak resident memory (ru_maxrss, minus the process's resident size before the model is built) is its own;
-the sides alternate, `--repeats` times, and the best steps/s of each is reported. On a GPU (`--device cuda`)
-the memory is the peak of `torch.cuda.max_memory_allocated`, and losses are read back after the timed steps,
-so that no side waits for the GPU at every step.
+by the activation.
 
-    .venv/bin/python benchmarks/icl_throughput.py                  # tiny, small, standard
-    .venv/bin/python benchmarks/icl_throughput.py --device cuda --repeats 4 --all-positions
-    .venv/bin/python benchmarks/icl_throughput.py --sizes tiny --steps 200 --compile
-    .venv/bin/python benchmarks/icl_throughput.py --repeats 4 --all-positions   # what the x-only last block gains
+Time: every side trains in one fresh process, in turns of a few steps (`--rounds` turns each, the order
+reversed every other turn), and the speed-up is the median over turns of the ratio of two sides' times in the
+same turn, so that a slow spell of a shared machine (which moved best-of-4 separate runs by 10-20%) falls on
+both. Memory: each side trains a few steps alone in a fresh process (spawn); on a CPU its peak resident memory
+(ru_maxrss, minus the process's resident size before the model is built), on a GPU
+`torch.cuda.max_memory_allocated`. Losses are read back after the timed steps, so that no side waits for a GPU
+at every step.
+
+    .venv/bin/python benchmarks/icl_throughput.py --all-positions               # tiny, small, standard; CPU
+    .venv/bin/python benchmarks/icl_throughput.py --device cuda --all-positions --compile
+    .venv/bin/python benchmarks/icl_throughput.py --sizes tiny --rounds 20 --per-round 20
 
 Writes benchmarks/results/icl_throughput.json.
 """
@@ -27,14 +30,20 @@ import json
 import multiprocessing
 import platform
 import resource
+import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).parent / "results" / "icl_throughput.json"
-STEPS = {"cpu": {"tiny": 100, "small": 40, "standard": 8}, "cuda": {"tiny": 400, "small": 400, "standard": 200}}
-"""Default timed steps per device type and size (after WARMUP untimed ones), sized for a 2-core CPU and a GPU."""
+PER_ROUND = {"cpu": {"tiny": 10, "small": 4, "standard": 1}, "cuda": {"tiny": 50, "small": 50, "standard": 25}}
+"""Default steps a turn per device type and size, sized for a 2-core CPU and a GPU."""
 WARMUP = {"cpu": 3, "cuda": 20}
+"""Untimed steps of each side before the first turn."""
+MEMORY_STEPS = 20
+"""Steps of a memory measurement: the peak creeps up over the first steps as the allocator fragments (on a CPU,
+the paper's standard model: 3,306 MiB after 2 steps, 3,738 after 12; tony's: 1,854 and 1,923), so every side
+is measured after the same number."""
 PAPER_ACTIVATION = "gelu_new"
 """GPT2Config's default, which the paper's code keeps: GELU's tanh approximation. The "hf" side uses the exact
 GELU, as tony does, so that its losses equal tony's to the bit; "hf-paper" is the paper's model as it is."""
@@ -88,62 +97,101 @@ def _models(size: str, dims: int, points: int, seed: int, activation: str = "gel
     return ours, hf
 
 
-def _side(which: str, size: str, config: dict[str, Any], steps: int, compile_model: bool) -> dict[str, Any]:
-    """Train one side in this (fresh) process; steps/s, memory and the loss after every step."""
+def _trainer(which: str, size: str, config: dict[str, Any], compile_model: bool):
+    """One side, ready to train on the configured device: its model and a function that takes one step and
+    returns the loss (a tensor, so that a GPU is not waited for)."""
     import torch
 
-    device = torch.device(config["device"])
-    warmup, cuda = WARMUP[device.type], device.type == "cuda"
-    batches = [(xs.to(device), ys.to(device)) for xs, ys in
-               _batches(config["dims"], config["points"], config["batch"], steps + warmup, config["seed"])]
-    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"
     ours, hf = _models(size, config["dims"], config["points"], config["seed"], activation)
-    model = (ours if which.startswith("tony") else hf).to(device)
-    del ours, hf
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(device)
-    step_fn = model
+    model = (ours if which.startswith("tony") else hf).to(config["device"])
+    forward = model
     if which == "tony-all-positions":  # the last block computes every position, as HF's does
         from tony.icl.prompts import interleave
 
-        def step_fn(xs, ys):
+        def forward(xs, ys):
             return model.forward_sequence(interleave(xs, ys))[:, ::2]
     if compile_model:
-        step_fn = torch.compile(model)
+        forward = torch.compile(model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"], fused=True)
-    losses, started = [], 0.0
-    for i, (xs, ys) in enumerate(batches):
-        if i == warmup:
-            if cuda:
-                torch.cuda.synchronize(device)
-            started = time.perf_counter()
-        loss = torch.nn.functional.mse_loss(step_fn(xs, ys), ys)
+
+    def step(xs, ys):
+        loss = torch.nn.functional.mse_loss(forward(xs, ys), ys)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(loss.detach())
-    if cuda:
+        return loss.detach()
+    return step
+
+
+def _device_batches(config: dict[str, Any], count: int):
+    return [(xs.to(config["device"]), ys.to(config["device"])) for xs, ys in
+            _batches(config["dims"], config["points"], config["batch"], count, config["seed"])]
+
+
+def _synchronize(device: str) -> None:
+    import torch
+
+    if torch.device(device).type == "cuda":
         torch.cuda.synchronize(device)
-    seconds = time.perf_counter() - started
+
+
+def _timing(sides: list[str], size: str, config: dict[str, Any], rounds: int, per_round: int) -> dict[str, Any]:
+    """Every side in this (fresh) process, in turns of `per_round` steps (order reversed every other round, so
+    that no side always follows the same one): milliseconds a step per round and each side's loss per step."""
+    import torch
+
+    warmup = WARMUP[torch.device(config["device"]).type]
+    batches = _device_batches(config, warmup + rounds * per_round)
+    steps = {side: _trainer(side.split("+")[0], size, config, side.endswith("compile")) for side in sides}
+    losses: dict[str, list] = {side: [steps[side](*b) for b in batches[:warmup]] for side in sides}
+    ms: dict[str, list[float]] = {side: [] for side in sides}
+    for r in range(rounds):
+        for side in sides if r % 2 == 0 else sides[::-1]:
+            _synchronize(config["device"])
+            started = time.perf_counter()
+            for xs, ys in batches[warmup + r * per_round: warmup + (r + 1) * per_round]:
+                losses[side].append(steps[side](xs, ys))
+            _synchronize(config["device"])
+            ms[side].append(1000 * (time.perf_counter() - started) / per_round)
+    return {"ms_per_round": ms, "losses": {side: torch.stack(v).tolist() for side, v in losses.items()},
+            "threads": torch.get_num_threads()}
+
+
+def _memory(which: str, size: str, config: dict[str, Any], compile_model: bool, steps: int) -> dict[str, float]:
+    """Peak memory of one side training `steps` steps alone in this (fresh) process: on a CPU the peak resident
+    size less the resident size before the model is built; on a GPU torch.cuda.max_memory_allocated."""
+    import torch
+
+    device = torch.device(config["device"])
+    batches = _device_batches(config, steps)
+    baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step = _trainer(which, size, config, compile_model)
+    for xs, ys in batches:
+        step(xs, ys)
+    _synchronize(config["device"])
+    if device.type == "cuda":
+        return {"peak_gpu_mib": torch.cuda.max_memory_allocated(device) / 2**20}
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    memory = ({"peak_gpu_mib": torch.cuda.max_memory_allocated(device) / 2**20} if cuda else
-              {"peak_rss_mib": peak_kib / 1024, "model_and_training_rss_mib": (peak_kib - baseline_kib) / 1024})
-    return {"steps_per_s": steps / seconds, "ms_per_step": 1000 * seconds / steps, **memory,
-            "losses": torch.stack(losses).tolist(), "threads": torch.get_num_threads(),
-            "device": torch.cuda.get_device_name(device) if cuda else platform.processor()}
+    return {"peak_rss_mib": peak_kib / 1024, "model_and_training_rss_mib": (peak_kib - baseline_kib) / 1024}
 
 
-def _run(args: tuple) -> dict[str, Any]:
-    return _side(*args)
+def _in_fresh_process(function, *args):
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(function, args)
+
+
+def _quartiles(values: list[float]) -> list[float]:
+    q = statistics.quantiles(values, n=4)
+    return [q[0], statistics.median(values), q[2]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=list(STEPS["cpu"]), choices=list(STEPS["cpu"]))
+    parser.add_argument("--sizes", nargs="+", default=list(PER_ROUND["cpu"]), choices=list(PER_ROUND["cpu"]))
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    parser.add_argument("--steps", type=int, help="timed steps for every size (default: per size)")
-    parser.add_argument("--repeats", type=int, default=2, help="alternating runs of each side (best one kept)")
+    parser.add_argument("--rounds", type=int, default=12, help="turns of each side (default 12)")
+    parser.add_argument("--per-round", type=int, help="steps a turn, for every size (default: per size)")
     parser.add_argument("--compile", action="store_true", help="also time tony's model under torch.compile")
     parser.add_argument("--all-positions", action="store_true",
                         help="also time tony's model with its last block computing every position, not the x ones")
@@ -159,46 +207,44 @@ def main() -> None:
         device_type = training_device(args.device).type
     except SpecError as err:
         parser.error(str(err))
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2 (medians and quartiles of the turns)")
     config = {"dims": 20, "points": 41, "batch": 64, "lr": 1e-4, "seed": 0, "device": args.device}
-    context = multiprocessing.get_context("spawn")
+    sides = (["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
+             + (["tony-all-positions"] if args.all_positions else []))
     rows = []
     for size in args.sizes:
-        steps = args.steps or STEPS[device_type][size]
-        sides = (["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
-                 + (["tony-all-positions"] if args.all_positions else []))
-        runs: dict[str, list[dict[str, Any]]] = {s: [] for s in sides}
-        for _ in range(args.repeats):
-            for side in sides:
-                with context.Pool(1) as pool:
-                    job = (side.split("+")[0], size, config, steps, side.endswith("compile"))
-                    runs[side].append(pool.apply(_run, (job,)))
-                last = runs[side][-1]
-                print(f"{size:<9} {side:<18} {last['ms_per_step']:8.1f} ms/step  "
-                      f"peak {last.get('peak_gpu_mib', last.get('peak_rss_mib')):.0f} MiB", flush=True)
-        best = {s: max(r, key=lambda x: x["steps_per_s"]) for s, r in runs.items()}
-        tony_losses, hf_losses = best["tony"]["losses"], best["hf"]["losses"]
-        relative = [abs(a - b) / abs(b) for a, b in zip(tony_losses, hf_losses, strict=True)]
-        row = {"size": size, "timed_steps": steps, "warmup_steps": WARMUP[device_type],
-               "speedup_tony_over_hf": best["tony"]["steps_per_s"] / best["hf"]["steps_per_s"],
-               "speedup_tony_over_hf_paper": best["tony"]["steps_per_s"] / best["hf-paper"]["steps_per_s"],
-               "loss_after_all_steps": {"tony": tony_losses[-1], "hf": hf_losses[-1],
-                                        "hf-paper": best["hf-paper"]["losses"][-1]},
+        per_round = args.per_round or PER_ROUND[device_type][size]
+        timing = _in_fresh_process(_timing, sides, size, config, args.rounds, per_round)
+        ms, losses = timing["ms_per_round"], timing["losses"]
+        memory = {side: _in_fresh_process(_memory, side.split("+")[0], size, config, side.endswith("compile"),
+                                          MEMORY_STEPS) for side in sides}
+        relative = [abs(a - b) / abs(b) for a, b in zip(losses["tony"], losses["hf"], strict=True)]
+        row = {"size": size, "rounds": args.rounds, "steps_per_round": per_round,
+               "warmup_steps": WARMUP[device_type], "threads": timing["threads"],
+               "loss_after_all_steps": {side: losses[side][-1] for side in sides},
                "loss_max_relative_difference": max(relative),
-               **{side: {k: v for k, v in r.items() if k != "losses"} | {
-                   "all_runs_steps_per_s": [x["steps_per_s"] for x in runs[side]]} for side, r in best.items()}}
-        if args.compile:
-            row["speedup_compiled_over_eager"] = best["tony+compile"]["steps_per_s"] / best["tony"]["steps_per_s"]
-        if args.all_positions:
-            row["speedup_x_positions_only"] = (best["tony"]["steps_per_s"]
-                                               / best["tony-all-positions"]["steps_per_s"])
+               **{side: {"ms_per_step_quartiles": _quartiles(ms[side]), "ms_per_step_rounds": ms[side],
+                         **memory[side]} for side in sides}}
+        for other in sides[1:]:
+            # paired by round: the ratio of two sides' times in the same round, so slow spells cancel
+            ratios = [b / a for a, b in zip(ms["tony"], ms[other], strict=True)]
+            row[f"speedup_tony_over_{other}_quartiles"] = _quartiles(ratios)
         rows.append(row)
-        print(f"{size}: tony {row['speedup_tony_over_hf']:.2f}x HF, {row['speedup_tony_over_hf_paper']:.2f}x the "
-              f"paper's HF model; losses {tony_losses[-1]:.5f} vs "
-              f"{hf_losses[-1]:.5f} (max relative difference {max(relative):.1e})", flush=True)
+        for side in sides:
+            low, median, high = row[side]["ms_per_step_quartiles"]
+            peak = memory[side].get("peak_gpu_mib", memory[side].get("peak_rss_mib"))
+            ratio = "" if side == "tony" else f"  tony {row[f'speedup_tony_over_{side}_quartiles'][1]:.2f}x"
+            print(f"{size:<9} {side:<18} {median:8.1f} ms/step [{low:.1f}, {high:.1f}]  peak {peak:.0f} MiB{ratio}",
+                  flush=True)
+        print(f"{size}: losses after {len(relative)} steps {losses['tony'][-1]:.5f} (tony) vs {losses['hf'][-1]:.5f} "
+              f"(HF; max relative difference {max(relative):.1e}), {losses['hf-paper'][-1]:.5f} (the paper's)",
+              flush=True)
     result = {"benchmark": "icl_throughput", "measured_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
               "machine": {"platform": platform.platform(), "processor": platform.processor(),
                           "cpus": multiprocessing.cpu_count(), "torch": torch.__version__,
-                          "transformers": transformers.__version__},
+                          "transformers": transformers.__version__,
+                          "device": torch.cuda.get_device_name(args.device) if device_type == "cuda" else "cpu"},
               "config": {**config, "optimizer": "Adam(fused=True)", "attention": "sdpa", "dropout": 0.0},
               "results": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
