@@ -98,8 +98,8 @@ def _models(size: str, dims: int, points: int, seed: int, activation: str = "gel
 
 
 def _trainer(which: str, size: str, config: dict[str, Any], compile_model: bool):
-    """One side, ready to train on the configured device: its model and a function that takes one step and
-    returns the loss (a tensor, so that a GPU is not waited for)."""
+    """One side, ready to train on the configured device: a function that takes one step and returns its loss
+    (a tensor, so that a GPU is not waited for)."""
     import torch
 
     activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"

@@ -183,13 +183,14 @@ def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOIN
             optimizer.step()
             step += 1
             window.append(loss.detach())  # read back at log and checkpoint steps only: a GPU need not wait each step
-            if step % LOG_EVERY == 0 or step % checkpoint_every == 0 or step == stop:
+            log, save = step % LOG_EVERY == 0 or step == stop, step % checkpoint_every == 0 or step == stop
+            if log or save:
                 window_losses = _finite_losses(window, step, spec.lr)
-            if step % LOG_EVERY == 0 or step == stop:
+            if log:
                 losses.append((step, float(np.mean(window_losses))))
                 window = []
                 bar.set_description(f"train {spec.describe()} loss {losses[-1][1]:.4f}", refresh=False)
-            if step % checkpoint_every == 0 or step == stop:
+            if save:
                 checkpoint = save_checkpoint(store, spec, _state(model, optimizer, step, losses))
             bar.update(1)
     return TrainResult(model.cpu().eval(), step, losses, checkpoint, start_step, time.perf_counter() - started,
