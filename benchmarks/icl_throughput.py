@@ -11,7 +11,11 @@ by the activation.
 Time: every side trains in one fresh process, in turns of a few steps (`--rounds` turns each, the order
 reversed every other turn), and the speed-up is the median over turns of the ratio of two sides' times in the
 same turn, so that a slow spell of a shared machine (which moved best-of-4 separate runs by 10-20%) falls on
-both. Memory: each side trains a few steps alone in a fresh process (spawn); on a CPU its peak resident memory
+both. A last side, "products", computes only the matrix products a step of tony's model cannot avoid (every
+linear layer's forward, input-gradient and weight-gradient product, attention's six batched products a layer)
+on random operands of the same shapes: a floor for any implementation of the same fp32 arithmetic with
+torch's BLAS, so the paper's time over its time bounds the speed-up any such implementation could reach.
+Memory: each side trains a few steps alone in a fresh process (spawn); on a CPU its peak resident memory
 (ru_maxrss, minus the process's resident size before the model is built), on a GPU
 `torch.cuda.max_memory_allocated`. Losses are read back after the timed steps, so that no side waits for a GPU
 at every step.
@@ -47,6 +51,8 @@ is measured after the same number."""
 PAPER_ACTIVATION = "gelu_new"
 """GPT2Config's default, which the paper's code keeps: GELU's tanh approximation. The "hf" side uses the exact
 GELU, as tony does, so that its losses equal tony's to the bit; "hf-paper" is the paper's model as it is."""
+PRODUCTS = "products"
+"""The side that computes a step's unavoidable matrix products alone (`_products`)."""
 
 
 def _batches(dims: int, points: int, batch: int, count: int, seed: int):
@@ -97,10 +103,45 @@ def _models(size: str, dims: int, points: int, seed: int, activation: str = "gel
     return ours, hf
 
 
+def _products(size: str, config: dict[str, Any]):
+    """A function that computes the matrix products of one training step of tony's model, on random operands of
+    their shapes, and returns a zero loss: the decoder's linear layers (forward, input gradient, weight gradient;
+    the last block's queries, attention output and MLP on the x rows only) and each layer's attention (q k^T and
+    p v forward, four products backward). The read-in and read-out (width d and 1) are left out."""
+    import torch
+
+    from tony.icl.model import SIZES
+
+    shape, device = SIZES[size], config["device"]
+    batch, length, width = config["batch"], 2 * config["points"], shape.width
+    rows, per_head = batch * length, width // shape.heads
+    matrices, batched = [], []
+    for layer in range(shape.layers):
+        query_rows, query_length = (rows, length) if layer < shape.layers - 1 else (rows // 2, length // 2)
+        for n, fan_in, fan_out in ((rows, width, 3 * width), (query_rows, width, width),
+                                   (query_rows, width, 4 * width), (query_rows, 4 * width, width)):
+            matrices += [((n, fan_in), (fan_in, fan_out)), ((n, fan_out), (fan_out, fan_in)),
+                         ((fan_in, n), (n, fan_out))]  # the weight gradient, transposed
+        heads = batch * shape.heads
+        batched += [((heads, query_length, per_head), (heads, per_head, length)),
+                    ((heads, query_length, length), (heads, length, per_head))] * 3
+    operands = [(torch.randn(a, device=device), torch.randn(b, device=device)) for a, b in matrices + batched]
+    zero = torch.zeros((), device=device)
+
+    def step(xs, ys):
+        for a, b in operands:
+            torch.matmul(a, b)
+        return zero
+    return step
+
+
 def _trainer(which: str, size: str, config: dict[str, Any], compile_model: bool):
     """One side, ready to train on the configured device: a function that takes one step and returns its loss
     (a tensor, so that a GPU is not waited for)."""
     import torch
+
+    if which == PRODUCTS:
+        return _products(size, config)
 
     activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"
     ours, hf = _models(size, config["dims"], config["points"], config["seed"], activation)
@@ -181,6 +222,11 @@ def _in_fresh_process(function, *args):
         return pool.apply(function, args)
 
 
+def _paired_ratios(slower: list[float], faster: list[float]) -> list[float]:
+    """Quartiles over turns of slower / faster: two sides' times in the same turn, so slow spells cancel."""
+    return _quartiles([s / f for f, s in zip(faster, slower, strict=True)])
+
+
 def _quartiles(values: list[float]) -> list[float]:
     q = statistics.quantiles(values, n=4)
     return [q[0], statistics.median(values), q[2]]
@@ -211,31 +257,35 @@ def main() -> None:
         parser.error("--rounds must be at least 2 (medians and quartiles of the turns)")
     config = {"dims": 20, "points": 41, "batch": 64, "lr": 1e-4, "seed": 0, "device": args.device}
     sides = (["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
-             + (["tony-all-positions"] if args.all_positions else []))
+             + (["tony-all-positions"] if args.all_positions else []) + [PRODUCTS])
+    trained = [side for side in sides if side != PRODUCTS]
     rows = []
     for size in args.sizes:
         per_round = args.per_round or PER_ROUND[device_type][size]
         timing = _in_fresh_process(_timing, sides, size, config, args.rounds, per_round)
         ms, losses = timing["ms_per_round"], timing["losses"]
         memory = {side: _in_fresh_process(_memory, side.split("+")[0], size, config, side.endswith("compile"),
-                                          MEMORY_STEPS) for side in sides}
+                                          MEMORY_STEPS) for side in trained}
         relative = [abs(a - b) / abs(b) for a, b in zip(losses["tony"], losses["hf"], strict=True)]
         row = {"size": size, "rounds": args.rounds, "steps_per_round": per_round,
                "warmup_steps": WARMUP[device_type], "threads": timing["threads"],
-               "loss_after_all_steps": {side: losses[side][-1] for side in sides},
+               "loss_after_all_steps": {side: losses[side][-1] for side in trained},
                "loss_max_relative_difference": max(relative),
                **{side: {"ms_per_step_quartiles": _quartiles(ms[side]), "ms_per_step_rounds": ms[side],
-                         **memory[side]} for side in sides}}
+                         **memory.get(side, {})} for side in sides}}
         for other in sides[1:]:
-            # paired by round: the ratio of two sides' times in the same round, so slow spells cancel
-            ratios = [b / a for a, b in zip(ms["tony"], ms[other], strict=True)]
-            row[f"speedup_tony_over_{other}_quartiles"] = _quartiles(ratios)
+            row[f"speedup_tony_over_{other}_quartiles"] = _paired_ratios(ms[other], ms["tony"])
+        row["speedup_bound_over_hf-paper_quartiles"] = _paired_ratios(ms["hf-paper"], ms[PRODUCTS])
         rows.append(row)
         for side in sides:
             low, median, high = row[side]["ms_per_step_quartiles"]
-            peak = memory[side].get("peak_gpu_mib", memory[side].get("peak_rss_mib"))
+            used = memory.get(side, {})  # none for the products side
+            peak = used.get("peak_gpu_mib", used.get("peak_rss_mib"))
             ratio = "" if side == "tony" else f"  tony {row[f'speedup_tony_over_{side}_quartiles'][1]:.2f}x"
-            print(f"{size:<9} {side:<18} {median:8.1f} ms/step [{low:.1f}, {high:.1f}]  peak {peak:.0f} MiB{ratio}",
+            if side == PRODUCTS:
+                ratio += f", the paper's {row['speedup_bound_over_hf-paper_quartiles'][1]:.2f}x (the bound)"
+            memory_note = "" if peak is None else f"  peak {peak:.0f} MiB"
+            print(f"{size:<9} {side:<18} {median:8.1f} ms/step [{low:.1f}, {high:.1f}]{memory_note}{ratio}",
                   flush=True)
         print(f"{size}: losses after {len(relative)} steps {losses['tony'][-1]:.5f} (tony) vs {losses['hf'][-1]:.5f} "
               f"(HF; max relative difference {max(relative):.1e}), {losses['hf-paper'][-1]:.5f} (the paper's)",
