@@ -135,11 +135,13 @@ def _products(size: str, config: dict[str, Any]):
     return step
 
 
-def _trainer(which: str, size: str, config: dict[str, Any], compile_model: bool):
-    """One side, ready to train on the configured device: a function that takes one step and returns its loss
-    (a tensor, so that a GPU is not waited for)."""
+def _trainer(side: str, size: str, config: dict[str, Any]):
+    """One side ("tony", "hf", "hf-paper", "tony-all-positions", "products"; "+compile" compiles its model), ready
+    to train on the configured device: a function that takes one step and returns its loss (a tensor, so that a
+    GPU is not waited for)."""
     import torch
 
+    which, compile_model = side.removesuffix("+compile"), side.endswith("+compile")
     if which == PRODUCTS:
         return _products(size, config)
 
@@ -184,7 +186,7 @@ def _timing(sides: list[str], size: str, config: dict[str, Any], rounds: int, pe
 
     warmup = WARMUP[torch.device(config["device"]).type]
     batches = _device_batches(config, warmup + rounds * per_round)
-    steps = {side: _trainer(side.split("+")[0], size, config, side.endswith("compile")) for side in sides}
+    steps = {side: _trainer(side, size, config) for side in sides}
     losses: dict[str, list] = {side: [steps[side](*b) for b in batches[:warmup]] for side in sides}
     ms: dict[str, list[float]] = {side: [] for side in sides}
     for r in range(rounds):
@@ -199,7 +201,7 @@ def _timing(sides: list[str], size: str, config: dict[str, Any], rounds: int, pe
             "threads": torch.get_num_threads()}
 
 
-def _memory(which: str, size: str, config: dict[str, Any], compile_model: bool, steps: int) -> dict[str, float]:
+def _memory(side: str, size: str, config: dict[str, Any], steps: int) -> dict[str, float]:
     """Peak memory of one side training `steps` steps alone in this (fresh) process: on a CPU the peak resident
     size less the resident size before the model is built; on a GPU torch.cuda.max_memory_allocated."""
     import torch
@@ -207,7 +209,7 @@ def _memory(which: str, size: str, config: dict[str, Any], compile_model: bool, 
     device = torch.device(config["device"])
     batches = _device_batches(config, steps)
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step = _trainer(which, size, config, compile_model)
+    step = _trainer(side, size, config)
     for xs, ys in batches:
         step(xs, ys)
     _synchronize(config["device"])
@@ -264,8 +266,7 @@ def main() -> None:
         per_round = args.per_round or PER_ROUND[device_type][size]
         timing = _in_fresh_process(_timing, sides, size, config, args.rounds, per_round)
         ms, losses = timing["ms_per_round"], timing["losses"]
-        memory = {side: _in_fresh_process(_memory, side.split("+")[0], size, config, side.endswith("compile"),
-                                          MEMORY_STEPS) for side in trained}
+        memory = {side: _in_fresh_process(_memory, side, size, config, MEMORY_STEPS) for side in trained}
         relative = [abs(a - b) / abs(b) for a, b in zip(losses["tony"], losses["hf"], strict=True)]
         row = {"size": size, "rounds": args.rounds, "steps_per_round": per_round,
                "warmup_steps": WARMUP[device_type], "threads": timing["threads"],
