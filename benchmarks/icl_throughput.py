@@ -4,9 +4,12 @@ Both sides are the same network: tony's `ICLTransformer`, and `transformers.GPT2
 `inputs_embeds` (what Garg et al.'s code trains) with the same linear read-in and read-out, no dropout,
 SDPA attention. They start from the same weights (tony's model loads the GPT-2 weights), see the same
 batches (linear functions, d=20, 41 points, batch 64) and take the same fused-Adam steps (lr 1e-4), so
-their losses should agree to float rounding. A third side, "hf-paper", is the paper's model as its code
-configures it (GELU's tanh approximation, GPT2Config's default): the same weights, losses that differ only
-by the activation.
+their losses should agree to float rounding. "hf-paper" is the paper's model as its code computes it: its
+environment pins transformers 4.17.0, whose GPT-2 has GELU's tanh approximation (GPT2Config's default, which
+the paper keeps) and attention written out (matmul, mask, softmax, matmul; SDPA came to GPT-2 in later
+releases): `attn_implementation="eager"` here. "hf-paper-sdpa" is the same configuration on today's
+transformers, whose GPT-2 defaults to SDPA. Both start from the same weights and differ from tony's losses
+only by the activation.
 
 Time: every side trains in one fresh process, in turns of a few steps (`--rounds` turns each, the order
 reversed every other turn), and the speed-up is the median over turns of the ratio of two sides' times in the
@@ -48,9 +51,11 @@ MEMORY_STEPS = 20
 """Steps of a memory measurement: the peak creeps up over the first steps as the allocator fragments (on a CPU,
 the paper's standard model: 3,306 MiB after 2 steps, 3,738 after 12; tony's: 1,854 and 1,923), so every side
 is measured after the same number."""
-PAPER_ACTIVATION = "gelu_new"
-"""GPT2Config's default, which the paper's code keeps: GELU's tanh approximation. The "hf" side uses the exact
-GELU, as tony does, so that its losses equal tony's to the bit; "hf-paper" is the paper's model as it is."""
+HF_SIDES = {"hf": ("gelu", "sdpa"), "hf-paper": ("gelu_new", "eager"), "hf-paper-sdpa": ("gelu_new", "sdpa")}
+"""The Hugging Face sides' (activation_function, attn_implementation). "hf" uses the exact GELU, as tony does, so
+that its losses equal tony's to rounding; the paper keeps GPT2Config's default, the tanh approximation
+("gelu_new"), and its pinned transformers 4.17.0 computes attention eagerly."""
+PAPER_SIDES = ("hf-paper", "hf-paper-sdpa")
 PRODUCTS = "products"
 """The side that computes a step's unavoidable matrix products alone (`_products`)."""
 
@@ -67,8 +72,8 @@ def _batches(dims: int, points: int, batch: int, count: int, seed: int):
     return out
 
 
-def _models(size: str, dims: int, points: int, seed: int, activation: str = "gelu"):
-    """tony's model and the Hugging Face one, with equal weights (`activation`: the Hugging Face side's)."""
+def _models(size: str, dims: int, points: int, seed: int, hf_side: str = "hf"):
+    """tony's model and the Hugging Face one of `hf_side` (`HF_SIDES`), with equal weights."""
     import torch
     from torch import nn
     from transformers import GPT2Config, GPT2Model
@@ -76,7 +81,7 @@ def _models(size: str, dims: int, points: int, seed: int, activation: str = "gel
     from tony.icl.model import SIZES, ICLTransformer
     from tony.icl.prompts import interleave
 
-    shape = SIZES[size]
+    shape, (activation, attention) = SIZES[size], HF_SIDES[hf_side]
 
     class HFICL(nn.Module):
         """Garg et al.'s model: read-in, GPT2Model on inputs_embeds, read-out at the x positions."""
@@ -85,7 +90,7 @@ def _models(size: str, dims: int, points: int, seed: int, activation: str = "gel
             super().__init__()
             config = GPT2Config(n_positions=2 * points, n_embd=shape.width, n_layer=shape.layers,
                                 n_head=shape.heads, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-                                use_cache=False, attn_implementation="sdpa",
+                                use_cache=False, attn_implementation=attention,
                                 activation_function=activation)
             self.read_in = nn.Linear(dims, shape.width)
             self.backbone = GPT2Model(config)
@@ -107,17 +112,20 @@ def _products(size: str, config: dict[str, Any]):
     """A function that computes the matrix products of one training step of tony's model, on random operands of
     their shapes, and returns a zero loss: the decoder's linear layers (forward, input gradient, weight gradient;
     the last block's queries, attention output and MLP on the x rows only) and each layer's attention (q k^T and
-    p v forward, four products backward). The read-in and read-out (width d and 1) are left out."""
+    p v forward, four products backward), over the 2n - 1 positions tony's model computes (f(x_n) is not read).
+    The read-in and read-out (width d and 1) are left out."""
     import torch
 
     from tony.icl.model import SIZES
 
     shape, device = SIZES[size], config["device"]
-    batch, length, width = config["batch"], 2 * config["points"], shape.width
-    rows, per_head = batch * length, width // shape.heads
+    batch, points, width = config["batch"], config["points"], shape.width
+    length, per_head = 2 * points - 1, width // shape.heads
+    rows = batch * length
     matrices, batched = [], []
     for layer in range(shape.layers):
-        query_rows, query_length = (rows, length) if layer < shape.layers - 1 else (rows // 2, length // 2)
+        query_length = length if layer < shape.layers - 1 else points
+        query_rows = batch * query_length
         for n, fan_in, fan_out in ((rows, width, 3 * width), (query_rows, width, width),
                                    (query_rows, width, 4 * width), (query_rows, 4 * width, width)):
             matrices += [((n, fan_in), (fan_in, fan_out)), ((n, fan_out), (fan_out, fan_in)),
@@ -136,7 +144,8 @@ def _products(size: str, config: dict[str, Any]):
 
 
 def _trainer(side: str, size: str, config: dict[str, Any]):
-    """One side ("tony", "hf", "hf-paper", "tony-all-positions", "products"; "+compile" compiles its model), ready
+    """One side ("tony", "tony-all-positions", a Hugging Face one of `HF_SIDES`, "products"; "+compile" compiles
+    its model), ready
     to train on the configured device: a function that takes one step and returns its loss (a tensor, so that a
     GPU is not waited for)."""
     import torch
@@ -145,11 +154,10 @@ def _trainer(side: str, size: str, config: dict[str, Any]):
     if which == PRODUCTS:
         return _products(size, config)
 
-    activation = PAPER_ACTIVATION if which == "hf-paper" else "gelu"
-    ours, hf = _models(size, config["dims"], config["points"], config["seed"], activation)
+    ours, hf = _models(size, config["dims"], config["points"], config["seed"], which if which in HF_SIDES else "hf")
     model = (ours if which.startswith("tony") else hf).to(config["device"])
     forward = model
-    if which == "tony-all-positions":  # the last block computes every position, as HF's does
+    if which == "tony-all-positions":  # every block computes every position, f(x_n)'s too, as HF's does
         from tony.icl.prompts import interleave
 
         def forward(xs, ys):
@@ -242,7 +250,7 @@ def main() -> None:
     parser.add_argument("--per-round", type=int, help="steps a turn, for every size (default: per size)")
     parser.add_argument("--compile", action="store_true", help="also time tony's model under torch.compile")
     parser.add_argument("--all-positions", action="store_true",
-                        help="also time tony's model with its last block computing every position, not the x ones")
+                        help="also time tony's model computing every position in every block, as HF's does")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     import torch
@@ -258,7 +266,7 @@ def main() -> None:
     if args.rounds < 2:
         parser.error("--rounds must be at least 2 (medians and quartiles of the turns)")
     config = {"dims": 20, "points": 41, "batch": 64, "lr": 1e-4, "seed": 0, "device": args.device}
-    sides = (["tony", "hf", "hf-paper"] + (["tony+compile"] if args.compile else [])
+    sides = (["tony", *HF_SIDES] + (["tony+compile"] if args.compile else [])
              + (["tony-all-positions"] if args.all_positions else []) + [PRODUCTS])
     trained = [side for side in sides if side != PRODUCTS]
     rows = []
@@ -276,7 +284,8 @@ def main() -> None:
                          **memory.get(side, {})} for side in sides}}
         for other in sides[1:]:
             row[f"speedup_tony_over_{other}_quartiles"] = _paired_ratios(ms[other], ms["tony"])
-        row["speedup_bound_over_hf-paper_quartiles"] = _paired_ratios(ms["hf-paper"], ms[PRODUCTS])
+        for paper in PAPER_SIDES:
+            row[f"speedup_bound_over_{paper}_quartiles"] = _paired_ratios(ms[paper], ms[PRODUCTS])
         rows.append(row)
         for side in sides:
             low, median, high = row[side]["ms_per_step_quartiles"]
@@ -284,7 +293,8 @@ def main() -> None:
             peak = used.get("peak_gpu_mib", used.get("peak_rss_mib"))
             ratio = "" if side == "tony" else f"  tony {row[f'speedup_tony_over_{side}_quartiles'][1]:.2f}x"
             if side == PRODUCTS:
-                ratio += f", the paper's {row['speedup_bound_over_hf-paper_quartiles'][1]:.2f}x (the bound)"
+                ratio += ", bound " + " / ".join(f"{row[f'speedup_bound_over_{paper}_quartiles'][1]:.2f}x"
+                                                 for paper in PAPER_SIDES) + " (the paper's over it)"
             memory_note = "" if peak is None else f"  peak {peak:.0f} MiB"
             print(f"{size:<9} {side:<18} {median:8.1f} ms/step [{low:.1f}, {high:.1f}]{memory_note}{ratio}",
                   flush=True)
@@ -296,7 +306,7 @@ def main() -> None:
                           "cpus": multiprocessing.cpu_count(), "torch": torch.__version__,
                           "transformers": transformers.__version__,
                           "device": torch.cuda.get_device_name(args.device) if device_type == "cuda" else "cpu"},
-              "config": {**config, "optimizer": "Adam(fused=True)", "attention": "sdpa", "dropout": 0.0},
+              "config": {**config, "optimizer": "Adam(fused=True)", "hf_sides": HF_SIDES, "dropout": 0.0},
               "results": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")

@@ -32,7 +32,8 @@ def test_predictions_are_read_at_every_x_position():
 
 
 @pytest.mark.parametrize("size", ["tiny", "small"])
-def test_computing_only_the_x_positions_in_the_last_block_changes_no_prediction_and_no_gradient(size):
+def test_the_last_block_at_x_positions_alone_and_no_last_output_change_no_prediction_and_no_gradient(size):
+    """forward leaves f(x_n) out and computes the last block at the x positions only: the same as every position."""
     from tony.icl.prompts import interleave
 
     model = _model(size=size).train()

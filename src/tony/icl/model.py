@@ -6,7 +6,8 @@ added, pre-LayerNorm blocks (causal self-attention through
 `torch.nn.functional.scaled_dot_product_attention`, a 4x GELU MLP) follow, then a final LayerNorm and
 a linear read-out to one number. The prediction for f(x_k) is read at x_k's position (the even
 indices), so it sees the k - 1 examples before it and x_k itself, never f(x_k). Since only those
-positions are read, the last block computes them alone (half its queries and MLP rows).
+positions are read, the last block computes them alone (half its queries and MLP rows), and the last
+output f(x_n), which no position reads, is left out of the sequence.
 
 There is no token-embedding table and no dropout; the query, key and value projections are one fused
 matrix. Initialisation follows GPT-2 (normal 0.02, residual projections scaled by 1/sqrt(2 * layers))
@@ -110,10 +111,11 @@ class ICLTransformer(nn.Module):
     def forward(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
         """[B, n, d] inputs and [B, n] outputs -> [B, n] predictions, the k-th from the k-th prefix.
 
-        Equal to forward_sequence(...)[:, ::2], but the last block computes the x positions alone: the
-        outputs at y positions are never read, and nothing after the last block needs them.
+        Equal to forward_sequence(...)[:, ::2], but the last block computes the x positions alone (the
+        outputs at y positions are never read, and nothing after the last block needs them), and f(x_n) is
+        left out: causal attention lets no read position see it.
         """
-        h = self._embed(interleave(xs, ys))
+        h = self._embed(interleave(xs, ys)[:, :-1])
         for block in self.blocks[:-1]:
             h = block(h)
         h = self.blocks[-1](h, x_positions_only=True)
