@@ -9,7 +9,7 @@ Each preset trains in a fresh store (or `--store` to reuse one, then the time is
 evaluated on the standard distribution with the preset's prompts, and its curve is written next to least
 squares' (and Lasso's, for sparse functions), with 90% bootstrap intervals.
 
-    .venv/bin/python benchmarks/icl_presets.py                       # both presets side by side, about 55 min
+    .venv/bin/python benchmarks/icl_presets.py                       # both presets side by side, 50 to 80 min
     .venv/bin/python benchmarks/icl_presets.py --presets cpu-linear
 
 Writes benchmarks/results/icl_presets.json (each preset's entry is replaced as it finishes).

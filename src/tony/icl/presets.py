@@ -41,14 +41,14 @@ def _paper(function_class: str, curriculum: Curriculum, **function_args: int) ->
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("cpu-linear", "linear functions, d=5, tiny model, 20k steps of batch 32: within 0.05 of least squares "
-           "from k=2d on; about 15 min on 2 CPU cores",
+           "from k=2d on; 8 to 13 min on one CPU core",
            ICLTrainSpec(function_class="linear", dims=5, model_size="tiny", steps=20_000, batch_size=32, lr=1e-3,
                         curriculum=Curriculum(dims_start=2, dims_end=5, dims_interval=500,
                                               points_start=6, points_end=21, points_increment=3,
                                               points_interval=500)),
            n_prompts=1280, checkpoint_every=500),
     Preset("cpu-sparse", "sparse linear functions (1 of d=5 weights nonzero), small model, 40k steps of batch 32 "
-           "with a cosine schedule: below least squares for every k < d; about 50 min on one CPU core",
+           "with a cosine schedule: below least squares for every k < d; 50 to 80 min on one CPU core",
            ICLTrainSpec(function_class="sparse_linear", function_args={"sparsity": 1}, dims=5, model_size="small",
                         steps=40_000, batch_size=32, lr=5e-4, lr_schedule="cosine",
                         curriculum=Curriculum(dims_start=2, dims_end=5, dims_interval=500,
