@@ -56,6 +56,7 @@ HF_SIDES = {"hf": ("gelu", "sdpa"), "hf-paper": ("gelu_new", "eager"), "hf-paper
 that its losses equal tony's to rounding; the paper keeps GPT2Config's default, the tanh approximation
 ("gelu_new"), and its pinned transformers 4.17.0 computes attention eagerly."""
 PAPER_SIDES = ("hf-paper", "hf-paper-sdpa")
+"""The Hugging Face sides that are the paper's model, against which the products bound is reported."""
 PRODUCTS = "products"
 """The side that computes a step's unavoidable matrix products alone (`_products`)."""
 
@@ -145,9 +146,8 @@ def _products(size: str, config: dict[str, Any]):
 
 def _trainer(side: str, size: str, config: dict[str, Any]):
     """One side ("tony", "tony-all-positions", a Hugging Face one of `HF_SIDES`, "products"; "+compile" compiles
-    its model), ready
-    to train on the configured device: a function that takes one step and returns its loss (a tensor, so that a
-    GPU is not waited for)."""
+    its model), ready to train on the configured device: a function that takes one step and returns its loss (a
+    tensor, so that a GPU is not waited for)."""
     import torch
 
     which, compile_model = side.removesuffix("+compile"), side.endswith("+compile")
