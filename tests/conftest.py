@@ -21,6 +21,7 @@ from typing import NoReturn
 
 import pytest
 
+from shelf import shelf_root  # noqa: F401  (a fixture for every test that reads the data shelf)
 from tony.core.store import Store
 
 ENABLE_POSTGRES = "to enable the postgresql store tests, `apt-get install postgresql` or run .ci/run"

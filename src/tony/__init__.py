@@ -1,7 +1,7 @@
 """tony: a workbench for measuring how machine-learning models really behave.
 
 The public API (imported lazily so that `import tony` stays fast):
-`plan`, `run`, `results`, `compare`, `Store`, `Stat`, `TonyError`.
+`plan`, `run`, `results`, `records`, `datasets`, `compare`, `Store`, `Stat`, `TonyError`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ _EXPORTS = {
     "plan": "tony.api",
     "run": "tony.api",
     "results": "tony.api",
+    "records": "tony.api",
+    "datasets": "tony.api",
     "compare": "tony.api",
     "Store": "tony.core.store",
     "Stat": "tony.core.stats",

@@ -35,6 +35,14 @@ def run(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1
     yield from run_local(specs, store, workers=workers, batch_size=batch_size)
 
 
+def datasets() -> list[dict[str, Any]]:
+    """Every public data set tony knows (registry kind "dataset"): found, partial or missing under the data root,
+    its files, rows, license and where the original lives."""
+    from tony.core.registry import registry
+
+    return [entry.load().status() for entry in registry.entries("dataset")]
+
+
 def results(store: str | None = None, *, run_ids: list[str] | None = None, everything: bool = False) -> list[dict]:
     """Stat rows: run, scenario, model, method, metric, split, subgroup, value, ci_low, ci_high, n.
 
@@ -42,7 +50,7 @@ def results(store: str | None = None, *, run_ids: list[str] | None = None, every
     spread across few-shot draws: no per-draw, per-subgroup, per-perturbation, per-coverage or
     baseline rows.
     """
-    opened = Store(store)
+    opened = Store(store, create=False)  # a mistyped --store is an error, not a new empty store
     ids = [opened.find_run(r)["run_id"] for r in run_ids] if run_ids else None
     rows = []
     for row in opened.stats(ids):
@@ -60,6 +68,30 @@ def results(store: str | None = None, *, run_ids: list[str] | None = None, every
     return rows
 
 
+def records(store: str | None = None, run_ids: list[str] | None = None, *, batch: int = 500) -> Iterator[dict]:
+    """Every stored record of the language-model runs (those whose id starts with one of `run_ids`; all when
+    None), one flat row each: run, scenario, model, method, instance_id, draw, split, subgroup, perturbation
+    (None for the original), prompt, prediction, correct, stats, extra (see tony.lm.export).
+
+    The store and run ids are checked here, before the first row; the rows then stream from the store
+    `batch` records at a time, so memory does not grow with the number of records. A store that does not
+    exist is a StoreError and is not created.
+    """
+    from tony.lm.export import KIND, export_row
+
+    opened = Store(store, create=False)
+    if run_ids:
+        runs = [opened.find_run(prefix) for prefix in run_ids]
+        for run in runs:
+            if run["kind"] != KIND:
+                raise SpecError(f"run {run['run_id'][:12]} is of kind '{run['kind']}': `tony records` exports "
+                                "language-model runs (see `tony results`)")
+    else:
+        runs = [run for run in opened.runs() if run["kind"] == KIND]
+    by_id = {run["run_id"]: run for run in runs}
+    return (export_row(by_id[record.run_id], record) for record in opened.iter_records(list(by_id), batch=batch))
+
+
 def compare(run_a: str, run_b: str, store: str | None = None, *, metrics: list[str] | None = None) -> dict[
     str, list
 ]:
@@ -71,7 +103,7 @@ def compare(run_a: str, run_b: str, store: str | None = None, *, metrics: list[s
     """
     from tony.lm.compare import compare_records, compare_stats
 
-    opened = Store(store)
+    opened = Store(store, create=False)
     a, b = opened.find_run(run_a), opened.find_run(run_b)
     paired = compare_records(opened.records(a["run_id"]), opened.records(b["run_id"]), metrics)
     if not paired:

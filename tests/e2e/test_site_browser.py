@@ -81,9 +81,11 @@ def real_site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     so that a machine without one skips before running the model)."""
     root = tmp_path_factory.mktemp("real-site")
     store_dir, site = root / "store", root / "site"
-    tony("run", "synthetic_induction:num_instances=6,max_tokens=8",
-         f"jsonl:path={CAPITALS},method=multiple_choice_joint,perturbations=typos+fairness", "--max-instances", "8",
-         "--store", str(store_dir), check=True)
+    entries = ["synthetic_induction:num_instances=6,max_tokens=8",
+               f"jsonl:path={CAPITALS},method=multiple_choice_joint,perturbations=typos+fairness"]
+    # Both embedded models, so the leaderboard ranks two rows.
+    entries += [f"{entry},model=smollm2-135m-instruct" for entry in entries]
+    tony("run", *entries, "--max-instances", "8", "--store", str(store_dir), check=True)
     tony("report", "--store", str(store_dir), "--out", str(site), check=True)
     server = SiteServer(site, 0)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
@@ -105,7 +107,10 @@ def test_leaderboard_rows_and_cells_match_the_store(real_site, page, tmp_path):
     for family in families:
         table = page.locator(f'table.leaderboard[data-family="{family}"]')
         rows = table.locator("tbody.sorted th[scope=row]").all_inner_texts()
-        assert sorted(rows) == models, family
+        assert sorted(rows) == models == ["gemma-3-270m", "smollm2-135m-instruct"], family
+        # Two models: on each scenario one wins (or they tie, half each), so their mean win rates add up to 1.
+        rates = table.locator("tbody.sorted tr").evaluate_all("trs => trs.map(tr => Number(tr.cells[1].textContent))")
+        assert len(rates) == 2 and sum(rates) == pytest.approx(1.0, abs=2e-3), (family, rates)
         baselines = table.locator("tbody.baselines th[scope=row]").all_inner_texts()
         # Every cell, read from the page, against the store: [column][row] -> the value sorted by.
         cells = table.evaluate("""t => Array.from(t.querySelectorAll("th[data-scenario]")).map(th => ({

@@ -75,8 +75,9 @@ def test_baselines_chance_and_majority():
         record("4", 0, references=[("x", True), ("y", False), ("z", False), ("w", False)]),
         record("1", 0, TYPOS, references=[("no", True), ("yes", False)]),  # variants are not counted
     ]
-    chance, majority = baseline_stats(records, multiple_choice=True)
+    chance, chance_mass, majority = baseline_stats(records, multiple_choice=True)
     assert chance.split == "baseline:chance" and chance.value == pytest.approx((0.5 * 3 + 0.25) / 4)
+    assert (chance_mass.name, chance_mass.value) == ("correct_mass", chance.value)  # even spread, same number
     # "yes" is the most common correct answer: right on 1 and 2, wrong on 3, and absent from 4 (chance there).
     assert majority.split == "baseline:majority" and majority.value == pytest.approx((1 + 1 + 0 + 0.25) / 4)
     (generation,) = baseline_stats(records[:3], multiple_choice=False)

@@ -111,3 +111,75 @@ def test_a_shared_prefix_is_reused_without_changing_the_result(client, reference
     generated = client.complete([Request(second.prompt, max_tokens=4, shared_prefix=prefix),
                                  Request(second.prompt, max_tokens=4)])
     assert generated[0].text == generated[1].text
+
+
+def test_in_place_log_softmax_is_bit_identical_to_the_whole_matrix_formula(client):
+    """The reused-buffer log-softmax against the straightforward formula on the same real decode's logits."""
+    completion = client.complete([Request(PROMPT, continuations=OPTIONS)])[0]
+    # The request was one decode call; its logits are still in llama.cpp's buffer, one row per scored
+    # position in batch order: the prompt's last token, then each option's tokens but its last.
+    prompt = client.tokenize(PROMPT, add_bos=True)
+    options = [client.tokenize(PROMPT + o, add_bos=True)[len(prompt) :] for o in OPTIONS]
+    rows, targets, owner = [], [], []
+    n = 1
+    for seq, option in enumerate(options):
+        previous = 0
+        for offset, token in enumerate(option):
+            rows.append(previous)
+            targets.append(token)
+            owner.append(seq)
+            if offset < len(option) - 1:
+                previous, n = n, n + 1
+    pointer = llama_cpp.llama_get_logits(client._ctx.ctx)
+    matrix = np.ctypeslib.as_array(pointer, shape=(n, client._n_vocab)).copy()
+    peak = matrix.max(axis=1)
+    log_norm = np.log(np.exp(matrix - peak[:, None]).sum(axis=1)) + peak
+    expected = matrix[rows, targets] - log_norm[rows]
+    assert expected.dtype == np.float32
+    assert np.array_equal(client._token_logprobs(rows, targets), expected)
+    totals = np.zeros(len(options))
+    np.add.at(totals, owner, expected)
+    assert list(completion.continuation_logprobs) == totals.tolist()
+
+
+# chat-rendered prompts ------------------------------------------------------------
+
+
+def test_a_chat_prompt_is_parsed_with_its_special_tokens_and_one_bos(client):
+    bos = client.tokenize("", add_bos=True)
+    assert len(bos) == 1  # Gemma adds a BOS
+    turn = "<start_of_turn>user\nHello<end_of_turn>\n<start_of_turn>model\n"
+    assert len(client.tokenize("<start_of_turn>", add_bos=False, special=True)) == 1
+    assert len(client.tokenize("<start_of_turn>", add_bos=False)) > 1  # plain text: spelled out
+    tokens = client.prompt_tokens(turn, special=True)
+    assert tokens[:1] == bos and tokens.count(bos[0]) == 1
+    assert client.prompt_tokens("<bos>" + turn, special=True) == tokens  # a template's own BOS is not doubled
+    assert client.prompt_tokens(turn) == client.tokenize(turn, add_bos=True)  # plain prompts as before
+
+
+@pytest.fixture(scope="module")
+def smol():
+    from tony.lm.clients.models import EmbeddedSmolLM2
+
+    source = EmbeddedSmolLM2()
+    try:
+        return source.client(), source.chat_template()
+    except ModelError as err:
+        pytest.skip(str(err))
+
+
+def test_smollm2_answers_a_chat_prompt_and_stops_at_the_end_of_its_turn(smol):
+    client, template = smol
+    prompt = template.render([{"role": "user", "content": "What is 2+2?"}])
+    tokens = client.prompt_tokens(prompt, special=True)
+    im_start, im_end = (client.tokenize(t, add_bos=False, special=True) for t in ("<|im_start|>", "<|im_end|>"))
+    assert len(im_start) == len(im_end) == 1 and tokens[0] == im_start[0]  # no BOS added: the template starts it
+    assert tokens.count(im_start[0]) == 3 and tokens.count(im_end[0]) == 2  # system, user, assistant turns
+    limit = 64
+    chat, raw = client.complete([
+        Request(prompt, max_tokens=limit, parse_special=True),
+        Request(prompt, max_tokens=4),  # the same text read as plain characters: another, longer prompt
+    ])
+    assert "4" in chat.text and "<|im_end|>" not in chat.text
+    assert chat.completion_tokens < limit  # it ended its turn (<|im_end|> is an end-of-generation token)
+    assert chat.prompt_tokens == len(tokens) < raw.prompt_tokens

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,18 +36,42 @@ from tony.core.store_schema import (
 )
 
 
-class Store:
-    """The results database. Open with a URL, a directory or None (./tony-results)."""
+class StoredRecord(NamedTuple):
+    """One stored record, as `Store.iter_records` yields it."""
 
-    def __init__(self, store: str | None = None) -> None:
+    run_id: str
+    """The run it belongs to."""
+    item_id: str
+    """The item within the run."""
+    payload: dict[str, Any]
+    """The record as its domain wrote it."""
+
+
+class Store:
+    """The results database. Open with a URL, a directory or None (./tony-results).
+
+    With ``create=False`` (for commands that only read) a store that does not exist yet is a
+    StoreError instead of a new, empty database: nothing is created and no table is added.
+    """
+
+    def __init__(self, store: str | None = None, *, create: bool = True) -> None:
         self.url = resolve_url(store)
         self.is_sqlite = self.url.startswith("sqlite")
+        if not create and self.is_sqlite:
+            database = Path(sa.engine.make_url(self.url).database or "")
+            if not database.is_file():
+                raise StoreError(f"no results store in {database.parent}: `tony run ...` creates one, "
+                                 "or give the directory (or database URL) of an existing one with --store")
         try:
             self.engine, self.writer, self.artifact_dir = open_engines(self.url)
             # Connect once first, so an unreachable server or unwritable file fails at once, not after retries.
             with self.writer.connect():
                 pass
-            create_tables(self.writer)
+            if create:
+                create_tables(self.writer)
+            elif not sa.inspect(self.engine).has_table(records_table.name):
+                raise StoreError(f"{self.describe()} holds no tony results (it has no records table): "
+                                 "check --store, or `tony run ...` to store some")
         except ImportError as err:
             raise StoreError(
                 f"cannot open store {self.describe()}: database driver missing ({err}); "
@@ -174,6 +198,43 @@ class Store:
         )
         with self._read() as conn:
             return [dict(json.loads(p), item_id=i) for i, p in conn.execute(query)]
+
+    def iter_records(self, run_ids: Iterable[str] | None = None, *, batch: int = 500) -> Iterator[StoredRecord]:
+        """Every record of the runs (all runs, oldest first, when None), each run's in the order stored.
+
+        Pages through the records table by key, `batch` rows at a time, each page in its own short read:
+        memory stays that of one page however many records there are, and no read transaction stays
+        open while the caller works on a page (so a SQLite writer can checkpoint meanwhile).
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, not {batch}")
+        if run_ids is None:
+            with self._read() as conn:
+                ids = list(conn.execute(sa.select(runs_table.c.run_id).order_by(runs_table.c.created_at)).scalars())
+        else:
+            ids = list(dict.fromkeys(run_ids))
+        seq, item = records_table.c.seq, records_table.c.item_id
+        for run_id in ids:
+            after: tuple[int, str] | None = None
+            while True:
+                query = (
+                    sa.select(seq, item, records_table.c.payload)
+                    .where(records_table.c.run_id == run_id)
+                    .order_by(seq, item)
+                    .limit(batch)
+                )
+                if after is not None:
+                    # Keyset paging on (seq, item_id), seq alone unique per run today and item_id breaking any tie;
+                    # the plain `seq >=` lets both databases range-scan the (run_id, seq) index.
+                    query = query.where(seq >= after[0], sa.or_(seq > after[0], item > after[1]))
+                with self._read() as conn:
+                    page = conn.execute(query).all()
+                for _, item_id, payload in page:
+                    yield StoredRecord(run_id, item_id, json.loads(payload))
+                if len(page) < batch:
+                    break
+                after = (page[-1][0], page[-1][1])
+                del page  # so that only one page is held while the next is read
 
     def count_records(self, run_id: str) -> int:
         with self._read() as conn:

@@ -81,7 +81,11 @@ class LMTask:
         fmt = self.scenario.prompt_format()
         if spec.adapter.instructions is not None:
             fmt = fmt.model_copy(update={"instructions": spec.adapter.instructions})
-        self.adapter: Adapter = registry.get("adapter", spec.adapter.method)(spec.adapter, fmt)
+        adapter_cls = registry.get("adapter", spec.adapter.method)
+        if spec.adapter.chat:  # only generation takes chat=true (AdapterSpec checks)
+            self.adapter: Adapter = adapter_cls(spec.adapter, fmt, chat_template=self.source.chat_template())
+        else:
+            self.adapter = adapter_cls(spec.adapter, fmt)
         self.perturbations = spec.build_perturbations()
         self.cache = RequestCache(store, self.source.identity())
         self._items: dict[str, tuple[int, Instance, Perturbation | None]] = {}
@@ -92,7 +96,13 @@ class LMTask:
         shots = f",{adapter.num_train}-shot" if adapter.num_train else ""
         args = ",".join(f"{k}={v}" for k, v in self.spec.scenario_args.items())
         scenario = f"{self.spec.scenario}:{args}" if args else self.spec.scenario
-        return {"scenario": scenario, "model": self.spec.model, "method": f"{adapter.method}{shots}"}
+        # Prompting a model the way it is meant to be (chat for an instruction-tuned one on generation) keeps
+        # its plain name, so its runs share the leaderboard's columns with other models; only the exception
+        # is named, so a chat and a raw run of one model never fall into the same cell.
+        model = self.spec.model
+        if adapter.method == "generation" and adapter.chat != self.source.chat_default:
+            model += " (chat)" if adapter.chat else " (no chat)"
+        return {"scenario": scenario, "model": model, "method": f"{adapter.method}{shots}"}
 
     def items(self) -> list[str]:
         test, pool = split_instances(self.scenario.cached_instances(), self.spec.adapter.num_train)

@@ -3,11 +3,13 @@
 A run entry is `SCENARIO:key=value,key=value`, for example
 `bigbench:task=truthful_qa,method=multiple_choice_separate,model=gemma-3-270m`.
 Keys: `model`, `model.<arg>` (model arguments), `method`, `num_train`,
-`num_draws`, `max_tokens`, `instructions`, `max_instances`, `seed`,
+`num_draws`, `max_tokens`, `stop`, `instructions`, `chat`, `max_instances`, `seed`,
 `perturbations` (names or the bundles `robustness` and `fairness`, joined
-by `+`), `max_perturbed`; every other key is a scenario argument. A suite file (YAML) has optional
-`defaults` (the same keys) and `runs`, a list of entries, each a string
-as above or a mapping with `scenario` and the same keys.
+by `+`), `max_perturbed`; every other key is a scenario argument. `chat` (true/false) renders generation
+prompts with the model's chat template; an entry without it gets the model's default (true for chat
+models such as smollm2-135m-instruct, false for base models). A suite file (YAML) has optional
+`defaults` (the same keys), optional `models` (a list: every run that names no model runs once on each)
+and `runs`, a list of entries, each a string as above or a mapping with `scenario` and the same keys.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from tony.lm.adapters.base import AdapterSpec
 from tony.lm.perturbations.suites import expand_perturbations
 from tony.lm.run import LMRunSpec
 
-ADAPTER_KEYS = {"method", "num_train", "num_draws", "max_tokens", "instructions"}
+ADAPTER_KEYS = {"method", "num_train", "num_draws", "max_tokens", "stop", "instructions", "chat"}
 RUN_KEYS = {"max_instances", "seed", "model", "max_perturbed"}
 
 MissingDataHandler = Callable[[str, DataNotInstalledError], None]
@@ -59,9 +61,19 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     instances = scenario.cached_instances()  # a missing or malformed data file is reported now, before any run
     adapter.setdefault("method", scenario.default_method())
     registry.get("adapter", str(adapter["method"]))
+    fmt = scenario.prompt_format()
+    for key in ("stop", "max_tokens"):  # the scenario's generation defaults, where the entry sets none
+        if getattr(fmt, key, None) is not None:
+            adapter.setdefault(key, getattr(fmt, key))
     if isinstance(adapter.get("stop"), str):
         adapter["stop"] = (adapter["stop"],)
-    adapter_spec = AdapterSpec.parse(adapter)
+    model_name = str(run.get("model", LMRunSpec.model_fields["model"].default))
+    source = registry.get("model", model_name).parse(model_args)  # bad model arguments fail now, not mid-suite
+    if adapter.get("chat") is None:  # the model's own default: chat models chat where they generate
+        adapter["chat"] = source.chat_default and adapter["method"] == "generation"
+    adapter_spec = AdapterSpec.parse(adapter)  # "true"/"false" from a run entry parse as booleans
+    if adapter_spec.chat and source.chat_template() is None:
+        raise SpecError(f"model {model_name} has no chat template in its weights file: use chat=false")
     if adapter_spec.num_train and not any(i.correct_outputs for i in instances):
         raise SpecError(f"scenario {scenario_name} has no correct references to show as few-shot examples: "
                         "use num_train=0")
@@ -72,7 +84,6 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
         "adapter": adapter_spec.model_dump(),
         **run,
     })
-    spec.build_model()  # validates model arguments now, not halfway through a suite
     for perturbation in spec.build_perturbations():
         perturbation.check_ready()
     return spec
@@ -93,12 +104,28 @@ def load_suite(path: str | Path, overrides: dict[str, Any] | None = None, *,
     except yaml.YAMLError as err:
         raise DataError(f"suite file {file} is not valid YAML: {str(err).splitlines()[0]}") from None
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
-        raise DataError(f"suite file {file} needs a `runs:` list (and optional `defaults:`)")
+        raise DataError(f"suite file {file} needs a `runs:` list (and optional `defaults:` and `models:`)")
+    if not isinstance(data.get("defaults") or {}, dict):
+        raise DataError(f"suite file {file}: `defaults:` must be a mapping of key: value")
+    models = data.get("models") or []
+    if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
+        raise DataError(f"suite file {file}: `models:` must be a list of model names (see `tony ls model`)")
     defaults = {**(data.get("defaults") or {}), **(overrides or {})}
     specs = []
-    for entry in data["runs"]:
-        fields = parse_entry(entry) if isinstance(entry, str) else dict(entry)
-        specs += _built_or_skipped(str(entry), {**fields, **(overrides or {})}, defaults, on_missing_data)
+    for number, entry in enumerate(data["runs"], start=1):
+        if isinstance(entry, str):
+            fields = parse_entry(entry)
+        elif isinstance(entry, dict):
+            fields = dict(entry)
+        else:
+            raise DataError(f"suite file {file}: run {number} is {type(entry).__name__}; write each run as "
+                            "SCENARIO:key=value,... or a mapping with `scenario:`")
+        # `models:` crosses every run that names no model of its own with each model listed.
+        chosen = [{}] if "model" in fields or "model" in (overrides or {}) or not models else [
+            {"model": m} for m in models]
+        for model in chosen:
+            specs += _built_or_skipped(str(entry), {**fields, **model, **(overrides or {})}, defaults,
+                                       on_missing_data)
     return specs
 
 

@@ -40,8 +40,11 @@ class Instance:
     """"train" instances are only used as few-shot examples."""
     subgroup: str = ""
     """A category for per-group stats, e.g. BBQ's ambiguous or disambiguated context."""
+    facets: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """Further groupings, each reported as its own subgroups "key=value" (e.g. {"category": "Age",
+    "context": "ambig"}): an instance belongs to one subgroup but may fall under several facets."""
     extra: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
-    """Anything else the source carries (e.g. BBQ's comment); kept in the record."""
+    """Anything else the source carries (e.g. every original field of a BBQ row); kept in the record."""
 
     @property
     def correct_outputs(self) -> list[str]:
@@ -70,6 +73,9 @@ class Request:
     shared_prefix: str = ""
     """The leading part of `prompt` shared by the run's requests (instructions, few-shot examples);
     a backend may evaluate it once and reuse it."""
+    parse_special: bool = False
+    """The prompt is text rendered by a chat template: special-token texts in it (e.g. "<|im_start|>")
+    stand for the special tokens themselves, and a BOS it starts with is not added again."""
 
     @property
     def is_scoring(self) -> bool:
@@ -79,6 +85,8 @@ class Request:
         """The canonical request for the cache key (the seed is keyed separately)."""
         form = asdict(self)
         form.pop("seed")
+        if not self.parse_special:
+            form.pop("parse_special")  # plain-text requests keep the keys they had before chat prompts
         return form
 
     def cache_seed(self) -> int | None:

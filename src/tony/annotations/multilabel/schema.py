@@ -34,7 +34,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tony.core.data import Dataset
 from tony.core.errors import DataError
+
+DATASET = Dataset(
+    "imagenet-multilabel",
+    tuple(f"imagenet-multilabel/{name}" for name in
+          ("classify_task.jsonl", "image_categories.csv", "classes.json", "superclasses.json")),
+    "MIT", "https://github.com/MadryLab/ImageNetMultiLabel",
+    "multi-label annotations of the ImageNet validation set (tony annotations multilabel)",
+)
 
 ANNOTATIONS_FILE = "classify_task.jsonl"
 CATEGORIES_FILE = "image_categories.csv"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from tony.core.spec import Spec
 from tony.lm.types import Completion, Instance, Request
@@ -23,6 +23,15 @@ class PromptFormat(Spec):
     """After each input, before the answer (the answer follows after one space)."""
     example_separator: str = "\n\n"
     """Between few-shot examples, and between them and the question."""
+    stop: tuple[str, ...] | None = None
+    """Generation: the scenario's stop strings (e.g. GSM8K's, so that a base model stops after its answer);
+    used where the run does not set `stop` itself. None: the AdapterSpec's."""
+    max_tokens: int | None = None
+    """Generation: the scenario's default length (a worked solution needs more than a short answer);
+    used where the run does not set `max_tokens` itself. None: the AdapterSpec's."""
+    answer: Literal["text", "last_number"] = "text"
+    """Generation: how the answer is read from a completion. "text": the stripped completion;
+    "last_number": its last number, compared as a number (see metrics.text.last_number)."""
 
     def block(self, text: str) -> str:
         return f"{self.input_prefix}{text}{self.output_prefix}"
@@ -49,6 +58,17 @@ class AdapterSpec(Spec):
     """Generation: stop strings."""
     instructions: str | None = None
     """Overrides the scenario's instructions ("" for none)."""
+    chat: bool = False
+    """Render the prompt with the model's chat template: the instructions as the system turn, few-shot
+    examples as user/assistant turns and the question as the last user turn. Generation only."""
+
+    @field_validator("chat")
+    @classmethod
+    def _chat_is_for_generation(cls, chat: bool, info: ValidationInfo) -> bool:
+        method = info.data.get("method")
+        if chat and method != "generation":
+            raise ValueError(f"chat=true renders generation prompts only, not {method}; use chat=false")
+        return chat
 
 
 @dataclass

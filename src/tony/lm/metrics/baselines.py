@@ -4,7 +4,8 @@ Both are computed from the run's own (unperturbed) instances, as stats with spli
 ``baseline:chance`` and ``baseline:majority``; the leaderboard shows them as rows.
 
 - chance (multiple choice): the expected accuracy of picking an option uniformly at random,
-  (correct options) / (options) per instance;
+  (correct options) / (options) per instance, which is also the `correct_mass` of a model that
+  spreads its probability evenly over the options;
 - majority: always answer the most common correct answer text of the run's instances (for
   multiple choice, an instance whose options do not include it is answered at random, as chance
   would; for generation, exact match of that text).
@@ -36,6 +37,7 @@ def baseline_stats(records: list[dict[str, Any]], *, multiple_choice: bool, seed
     chance = [_chance(i) for i in instances]
     picks = [_majority_pick(i, majority, c) for i, c in zip(instances, chance, strict=True)]
     return [mean_stat("accuracy", chance, seed=seed, split=CHANCE),
+            mean_stat("correct_mass", chance, seed=seed, split=CHANCE),
             mean_stat("accuracy", picks, seed=seed, split=MAJORITY)]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tony.core.data import data_root
 from tony.core.spec import Spec
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.types import Instance
@@ -20,7 +21,8 @@ class Scenario(Spec):
 
     def cached_instances(self) -> list[Instance]:
         """`instances()`, read once per process (planning validates the data; the run reuses it)."""
-        key = self.key()
+        # The same spec under another data root reads other files.
+        key = f"{self.key()}|{data_root()[0]}"
         if key not in _LOADED:
             _LOADED[key] = self.instances()
         return _LOADED[key]

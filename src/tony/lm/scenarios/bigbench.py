@@ -1,5 +1,6 @@
-"""BIG-bench tasks from their `task.json` files (the PyPI package `bigbench`, installed
-without its dependencies; only its data is read, never its code).
+"""BIG-bench tasks from their `task.json` files, for users who have BIG-bench's task folder (`bigbench/` under
+the data root, TONY_BIGBENCH_DIR, or the PyPI package `bigbench` 1.0.0 where a registry still hands it out;
+only its data is read, never its code).
 
 Multiple choice comes from `target_scores` (score 1 marks a correct option),
 generation from `target`. A task whose task.json has no examples but
@@ -16,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tony.core.data import data_root
 from tony.core.errors import DataError, DataNotInstalledError
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.scenarios.base import Scenario
@@ -26,18 +28,22 @@ TASK_FILES = {"truthful_qa": "task_mc.json"}
 
 
 def benchmark_tasks_dir() -> Path:
-    """The installed bigbench package's benchmark_tasks folder (or $TONY_BIGBENCH_DIR)."""
+    """BIG-bench's benchmark_tasks folder: $TONY_BIGBENCH_DIR, else `bigbench/` under the data root, else the
+    installed bigbench package's."""
     override = os.environ.get("TONY_BIGBENCH_DIR")
     if override:
         if not Path(override).is_dir():
             raise DataNotInstalledError(f"TONY_BIGBENCH_DIR={override} is not a folder: point it at BIG-bench's "
-                                        "benchmark_tasks folder, or unset it to use the installed bigbench package")
+                                        "benchmark_tasks folder, or unset it")
         return Path(override)
+    root, _ = data_root()
+    if root is not None and (root / "bigbench").is_dir():
+        return root / "bigbench"
     spec = importlib.util.find_spec("bigbench")
     if spec is None or not spec.submodule_search_locations:
         raise DataNotInstalledError(
-            "BIG-bench task data is not installed: run `make install` (it installs the PyPI package "
-            "bigbench==1.0.0 without its dependencies), or set TONY_BIGBENCH_DIR to a benchmark_tasks folder"
+            "BIG-bench task data is not here: copy BIG-bench's benchmark_tasks folder to bigbench/ under the data "
+            "root (--data DIR or TONY_DATA), or set TONY_BIGBENCH_DIR to it"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "benchmark_tasks"
 

@@ -16,12 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tony.core.data import Dataset
 from tony.core.errors import DataError
 from tony.vision.hierarchy import Hierarchy, HierarchyError
 
 EDGES, CLASSES, NAMES = "class_hierarchy.txt", "dataset_class_info.json", "node_names.txt"
 REQUIRED_FILES = (EDGES, CLASSES, NAMES)
 SOURCE_HINT = "the ImageNet files are imagenet_class_hierarchy/modified in github.com/MadryLab/BREEDS-Benchmarks"
+DATASET = Dataset(
+    "breeds-hierarchy", tuple(f"breeds-hierarchy/{name}" for name in REQUIRED_FILES), "MIT",
+    "https://github.com/MadryLab/BREEDS-Benchmarks", "BREEDS' modified ImageNet class hierarchy (tony breeds splits)",
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,109 @@
+"""The data root: where tony finds the files of public data sets, and what it knows of them.
+
+The root is, in order: the folder given by `--data` (which sets TONY_DATA for the process and
+its workers), the environment variable TONY_DATA, then the first of `./data` and
+`../shared/data` that exists. A data set names its files relative to the root, so the same
+spec runs wherever a copy of the files lives; a missing file is a one-line
+DataNotInstalledError naming the file, the root searched and how to point tony at a copy.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from tony.core.errors import DataError, DataNotInstalledError
+
+ENV = "TONY_DATA"
+DEFAULT_ROOTS = ("data", "../shared/data")
+"""Looked for, relative to the working directory, when neither --data nor TONY_DATA is set."""
+
+
+def use_data_root(path: str | Path) -> Path:
+    """Make `path` the data root of this process and the processes it starts (what `--data` does)."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DataError(f"--data {path}: no such folder; give the folder that holds the data sets")
+    os.environ[ENV] = str(root.resolve())
+    return root
+
+
+def data_root() -> tuple[Path | None, str]:
+    """(the data root or None, where it came from) for messages."""
+    given = os.environ.get(ENV)
+    if given:
+        return Path(given), f"{ENV}={given}"
+    for candidate in DEFAULT_ROOTS:
+        if Path(candidate).is_dir():
+            return Path(candidate), f"default ./{candidate}"
+    return None, f"no --data, no {ENV}, and neither " + " nor ".join(f"./{c}" for c in DEFAULT_ROOTS) + " exists"
+
+
+def _missing(relative: str, dataset: str) -> DataNotInstalledError:
+    root, origin = data_root()
+    where = f"{root} ({origin})" if root is not None else f"the data root ({origin})"
+    return DataNotInstalledError(
+        f"{dataset}: {relative} not found under {where}; put the {dataset} files there, "
+        f"or point tony at a copy with --data DIR or {ENV}=DIR (`tony data` lists what is found)"
+    )
+
+
+def data_file(relative: str, *, dataset: str) -> Path:
+    """The file `relative` under the data root; DataNotInstalledError when it is not there."""
+    root, _ = data_root()
+    path = root / relative if root is not None else None
+    if path is None or not path.is_file():
+        raise _missing(relative, dataset)
+    return path
+
+
+def data_files(pattern: str, *, dataset: str) -> list[Path]:
+    """Files matching the glob `pattern` under the data root, sorted; DataNotInstalledError when none do."""
+    root, _ = data_root()
+    found = sorted(p for p in root.glob(pattern) if p.is_file()) if root is not None else []
+    if not found:
+        raise _missing(pattern, dataset)
+    return found
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A public data set tony reads from the data root (`tony data` lists them)."""
+
+    name: str
+    """What users call it; scenarios of the same name read it."""
+    files: tuple[str, ...]
+    """Its files relative to the data root; a glob pattern stands for every file matching it."""
+    license: str
+    """The license it is published under."""
+    source: str
+    """Where the public original lives."""
+    description: str = ""
+    """One line for `tony data`."""
+
+    def status(self) -> dict[str, object]:
+        """found / partial / missing, the files found, and their rows (data lines, or CSV records)."""
+        root, origin = data_root()
+        found: list[Path] = []
+        missing: list[str] = []
+        for pattern in self.files:
+            matches = sorted(p for p in root.glob(pattern) if p.is_file()) if root is not None else []
+            found += matches
+            if not matches:
+                missing.append(pattern)
+        state = "found" if not missing else "partial" if found else "missing"
+        return {
+            "name": self.name, "status": state, "root": str(root) if root else None, "root_from": origin,
+            "files": [str(p) for p in found], "missing": missing, "rows": sum(count_rows(p) for p in found),
+            "license": self.license, "source": self.source, "description": self.description,
+        }
+
+
+def count_rows(path: Path) -> int:
+    """Records in a data file: CSV rows after the header (quoted newlines included), else non-blank lines."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        if path.suffix == ".csv":
+            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+        return sum(1 for line in handle if line.strip())

@@ -1,0 +1,93 @@
+"""Per-instance export of language-model runs: one flat row per stored record (`tony records`).
+
+The kernel streams records without knowing their shape; this module knows the payload that
+`tony.lm.run.LMTask.process` writes (instance, draw, perturbation, exchanges, prediction, correct,
+stats) and turns it into a row of RECORD_FIELDS, plus the JSON-lines and CSV forms of a row.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tony.core.store import StoredRecord
+
+KIND = "lm"
+"""The run kind whose records this module exports (LMTask.kind)."""
+
+RECORD_FIELDS = ("run", "scenario", "model", "method", "instance_id", "draw", "split", "subgroup", "perturbation",
+                 "prompt", "prediction", "correct", "stats", "extra")
+"""The columns of an exported record, in order."""
+
+RUN_ID_CHARS = 12
+"""Run ids are shortened as `tony results` shows them, so exported rows join with its rows."""
+
+
+def export_row(run: dict[str, Any], record: StoredRecord) -> dict[str, Any]:
+    """One record of `run` (a row of Store.runs()) as a flat row of RECORD_FIELDS.
+
+    `prompt` is the first request's prompt exactly as sent (a calibrated multiple-choice record's
+    second request is the neutral prompt, not the question). `prediction` is the chosen option's text
+    for multiple choice and the completion, as it came back, for generation. `perturbation` is the
+    variant's label, None for the original.
+    """
+    payload = record.payload
+    instance = payload.get("instance", {})
+    labels = run.get("labels", {})
+    exchanges = payload.get("exchanges") or []
+    first = exchanges[0] if exchanges else {}
+    request = first.get("request", {})
+    if request and not request.get("continuations"):
+        prediction = first.get("completion", {}).get("text", "")
+    else:
+        prediction = payload.get("prediction")
+    perturbation = payload.get("perturbation")
+    return {
+        "run": run["run_id"][:RUN_ID_CHARS],
+        "scenario": labels.get("scenario", ""),
+        "model": labels.get("model", ""),
+        "method": labels.get("method", ""),
+        "instance_id": instance.get("id", record.item_id),
+        "draw": payload.get("draw", 0),
+        "split": instance.get("split", ""),
+        "subgroup": instance.get("subgroup", ""),
+        "perturbation": (perturbation.get("label") or perturbation.get("name")) if perturbation else None,
+        "prompt": request.get("prompt", ""),
+        "prediction": prediction,
+        "correct": payload.get("correct"),
+        "stats": payload.get("stats") or {},
+        "extra": instance.get("extra") or {},
+    }
+
+
+def json_line(row: Any) -> str:
+    """A row as one line of JSON: readable UTF-8, escaped only where the text is not valid Unicode
+    (a lone surrogate from a model's undecodable bytes), so the line can always be written."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(row)
+    return line
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, str]:
+    """A row for the csv module: stats and extra as JSON text (their keys differ from run to run and
+    are not known before the last record is read), None as an empty cell, booleans as true/false.
+    Text that is not valid Unicode gets its lone surrogates written as backslash escapes."""
+    return {key: _cell(value) for key, value in row.items()}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json_line(value)
+    text = str(value)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
