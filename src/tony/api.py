@@ -31,8 +31,8 @@ def plan(entries: list[str], *, on_missing_data: Callable[[str, Exception], None
 def run(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8) -> Iterator[
     RunResult
 ]:
-    """Execute specs (resuming stored work); yields each run's result as it ends."""
-    yield from run_local(specs, store, workers=workers, batch_size=batch_size)
+    """Execute specs (resuming stored work); yields each run's result as it ends. Bad settings raise at once."""
+    return run_local(specs, store, workers=workers, batch_size=batch_size)
 
 
 def datasets() -> list[dict[str, Any]]:
@@ -142,6 +142,8 @@ def serve(out: str | None = None, *, port: int = 8765) -> SiteServer:
     from tony.core.errors import ReportError
     from tony.report import DEFAULT_SITE_DIR, SiteServer
 
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ReportError(f"port {port!r} is not a TCP port: give 1-65535 (or 0 for any free one)")
     site = Path(out or DEFAULT_SITE_DIR)
     if not (site / "index.html").is_file():
         raise ReportError(f"no site in {site}: `tony report` builds one (or give --out)")

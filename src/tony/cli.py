@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from tony import api
-    from tony.core.errors import DataNotInstalledError
+    from tony.core.errors import DataNotInstalledError, SpecError
     from tony.core.store import Store
 
     skipped: list[str] = []
@@ -126,6 +126,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     specs = api.plan(args.entries, max_instances=args.max_instances, seed=args.seed, model=args.model,
                      on_missing_data=skip if args.skip_missing_data else None)
     if not specs:
+        if not skipped:
+            raise SpecError("nothing to run: the suite's `runs:` list is empty")
         raise DataNotInstalledError("every run was left out because its data is not installed (see above)")
     store = Store(args.store)
     failed = []

@@ -72,3 +72,42 @@ def test_runs_whose_data_is_not_installed_stop_the_plan_or_are_left_out(tmp_path
     assert "1 of 1 runs complete, 1 left out for missing data" in done.stdout
     only_missing = tony("run", "--skip-missing-data", entries[0], "--store", store_dir, env=missing)
     assert only_missing.returncode == 2 and "every run was left out" in only_missing.stderr
+
+
+@pytest.mark.parametrize("size", ["-1", "0"])
+def test_a_batch_size_below_one_stores_no_run(size, tmp_path):
+    store = tmp_path / "store"
+    entry = "synthetic_induction:max_instances=2,max_tokens=2"
+    assert_one_line_error(tony("run", entry, "--batch-size", size, "--store", str(store)), "batch size")
+    if (store / "tony.sqlite").exists():
+        from tony.core.store import Store
+
+        assert Store(str(store)).runs() == []  # before the fix: a complete run of 0 records, "already stored"
+
+
+@pytest.mark.parametrize(
+    ("suite", "fragments"),
+    [
+        ("runs: [5]", ["run 1 is int"]),
+        ("runs: [[a, b]]", ["run 1 is list"]),
+        ("defaults: [1, 2]\nruns: [synthetic_induction]", ["`defaults:` must be a mapping"]),
+        ("models: gemma\nruns: [synthetic_induction]", ["`models:` must be a list"]),
+        ("runs: []", ["nothing to run", "empty"]),
+    ],
+)
+def test_suite_files_of_the_wrong_shape(suite, fragments, tmp_path, store_dir):
+    path = tmp_path / "suite.yaml"
+    path.write_text(suite + "\n")
+    assert_one_line_error(tony("run", str(path), "--store", store_dir), *fragments)
+
+
+def test_a_negative_seed_is_refused_before_running(store_dir):
+    assert_one_line_error(tony("run", "synthetic_induction:max_instances=2,seed=-5", "--store", store_dir), "seed")
+    assert_one_line_error(tony("run", "synthetic_induction:max_instances=2", "--seed", "-5", "--store", store_dir),
+                          "seed")
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_serve_refuses_a_port_out_of_range(port, tmp_path):
+    (tmp_path / "index.html").write_text("<p>site</p>")
+    assert_one_line_error(tony("serve", "--out", str(tmp_path), "--port", port), "not a TCP port")

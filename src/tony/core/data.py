@@ -10,9 +10,11 @@ DataNotInstalledError naming the file, the root searched and how to point tony a
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from tony.core.errors import DataError, DataNotInstalledError
 
@@ -66,6 +68,51 @@ def data_files(pattern: str, *, dataset: str) -> list[Path]:
     if not found:
         raise _missing(pattern, dataset)
     return found
+
+
+def read_text(path: Path) -> str:
+    """A data file's text (UTF-8, a BOM allowed); DataError "file:line: ..." where it is missing, unreadable or
+    not UTF-8."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot read the file ({err.strerror}); check its permissions") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
+
+
+class JsonlRow(NamedTuple):
+    """One object of a JSON-lines file."""
+
+    where: str
+    """"file:line", for messages."""
+    line: int
+    """Its line number, from 1."""
+    data: dict[str, Any]
+    """The object."""
+
+
+def jsonl_rows(path: Path) -> list[JsonlRow]:
+    """Every non-blank line of a JSON-lines file as an object, in order; a line that is not JSON, or not a JSON
+    object, is a one-line DataError naming file and line. A file without rows gives []."""
+    rows = []
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{where}: invalid JSON ({err.msg} at column {err.colno}); fix the line") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}; write one object per line")
+        rows.append(JsonlRow(where, number, row))
+    return rows
 
 
 @dataclass(frozen=True)

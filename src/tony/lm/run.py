@@ -40,8 +40,8 @@ class LMRunSpec(RunnableSpec):
     """How instances become requests."""
     max_instances: int | None = Field(None, ge=1)
     """Evaluate a seeded sample of this many test instances (all when None)."""
-    seed: int = 0
-    """Seeds the instance sample, few-shot draws and option order."""
+    seed: int = Field(0, ge=0)
+    """Seeds the instance sample, few-shot draws and option order (0 or more)."""
     perturbations: tuple[dict[str, Any], ...] = ()
     """Robustness and fairness perturbations, each {"name": registered name, **arguments}; every
     test instance (or the first ``max_perturbed`` of them) is also evaluated once per perturbation."""

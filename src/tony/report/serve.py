@@ -90,5 +90,12 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
+    def handle(self) -> None:
+        # A browser that drops the connection mid-response is routine, not an error worth a traceback.
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError, TimeoutError):
+            self.close_connection = True
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base class's name)
         """Quiet: a results site needs no access log."""

@@ -12,11 +12,10 @@ every original field of the row is kept in ``Instance.extra``, which is what the
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
-from tony.core.data import Dataset, data_file, data_files, data_root
+from tony.core.data import Dataset, data_file, data_files, data_root, jsonl_rows
 from tony.core.errors import DataError
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.scenarios.base import Scenario
@@ -81,31 +80,10 @@ class BBQScenario(Scenario):
 
 def read_bbq_file(path: Path) -> list[tuple[str, Instance]]:
     """("file:line", instance) for every row of a BBQ category file, in file order."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read the file ({err.strerror}); check its permissions") from None
-    out = []
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line.strip():
-            where = f"{path}:{number}"
-            out.append((where, bbq_instance(_parse(line, where), where)))
+    out = [(row.where, bbq_instance(row.data, row.where)) for row in jsonl_rows(path)]
     if not out:
         raise DataError(f"{path}: the file has no rows; a BBQ category file holds one JSON object per line")
     return out
-
-
-def _parse(line: str, where: str) -> dict[str, Any]:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{where}: invalid JSON ({err.msg} at column {err.colno}); fix or remove the line") from None
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}; BBQ files hold one object a line")
-    return row
 
 
 def bbq_instance(row: dict[str, Any], where: str) -> Instance:

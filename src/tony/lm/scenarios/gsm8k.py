@@ -19,11 +19,10 @@ right after its `#### N` line. The answer is the last number of the completion (
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
+from typing import Any
 
-from tony.core.data import Dataset, data_file
+from tony.core.data import Dataset, data_file, jsonl_rows
 from tony.core.errors import DataError
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.metrics.text import canonical_number
@@ -86,11 +85,8 @@ def final_answer(solution: str) -> str | None:
 def _read(relative: str, split: str) -> list[Instance]:
     path = data_file(relative, dataset=DATASET.name)
     instances = []
-    for number, line in enumerate(_lines(path), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        question, solution = _fields(line, where)
+    for where, _, row in jsonl_rows(path):
+        question, solution = _fields(row, where)
         answer = final_answer(solution)
         if answer is None:
             raise DataError(f"{where}: the answer does not end in a line '#### N' with N a number; "
@@ -107,23 +103,8 @@ def _read(relative: str, split: str) -> list[Instance]:
     return instances
 
 
-def _lines(path: Path) -> list[str]:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig").split("\n")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
-
-
-def _fields(line: str, where: str) -> tuple[str, str]:
+def _fields(row: dict[str, Any], where: str) -> tuple[str, str]:
     """A row's question and worked solution."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{where}: invalid JSON ({err.msg} at column {err.colno}); fix or remove the line") from None
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object with 'question' and 'answer', got {type(row).__name__}")
     for key in ("question", "answer"):
         if not isinstance(row.get(key), str) or not row[key].strip():
             raise DataError(f"{where}: '{key}' must be a non-empty string; every GSM8K row has 'question' and 'answer'")

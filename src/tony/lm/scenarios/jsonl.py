@@ -23,10 +23,10 @@ A file may not mix `choices`/`target_scores` lines with `target` lines.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from tony.core.data import jsonl_rows
 from tony.core.errors import DataError
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import CORRECT_TAG, Instance, Reference
@@ -61,15 +61,14 @@ class JsonlScenario(Scenario):
 
     def _parse(self) -> list[tuple[Instance, bool]]:
         """Every instance with whether it is multiple choice, in file order."""
-        text = _read_text(Path(self.path))
+        path = Path(self.path)
+        if not path.is_file():
+            raise DataError(f"{path}: no such file; pass path= an existing JSONL file")
         parsed: list[tuple[Instance, bool]] = []
         first_line: dict[str, int] = {}
         kinds: dict[str, int] = {}
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
-            where = f"{self.path}:{number}"
-            instance, kind, multiple_choice = _parse_line(line, number, where)
+        for where, number, row in jsonl_rows(path):
+            instance, kind, multiple_choice = _parse_row(row, number, where)
             if instance.id in first_line:
                 raise DataError(
                     f"{where}: duplicate id '{instance.id}' (first on line {first_line[instance.id]}); "
@@ -88,28 +87,8 @@ class JsonlScenario(Scenario):
         return parsed
 
 
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file; pass path= an existing JSONL file") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot read the file ({err.strerror}); pass path= a readable JSONL file") from None
-    try:
-        return data.decode("utf-8-sig", errors="strict")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
-
-
-def _parse_line(line: str, number: int, where: str) -> tuple[Instance, str, bool]:
+def _parse_row(row: dict[str, Any], number: int, where: str) -> tuple[Instance, str, bool]:
     """One line's instance, which answer form it uses, and whether it is multiple choice."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{where}: invalid JSON ({err.msg} at column {err.colno}); fix the line") from None
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}; write one object per line")
     if "input" not in row:
         raise DataError(f"{where}: missing 'input'; every line needs an \"input\" string")
     if not isinstance(row["input"], str):

@@ -10,10 +10,9 @@ line (e.g. the "additional" release's `fact1`) is kept in `extra`, with the line
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from tony.core.data import Dataset, data_file
+from tony.core.data import Dataset, data_file, jsonl_rows
 from tony.core.errors import DataError
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import CORRECT_TAG, Instance, Reference
@@ -34,17 +33,10 @@ class OpenBookQAScenario(Scenario):
 
     def instances(self) -> list[Instance]:
         path = data_file(FILE, dataset=DATASET.name)
-        try:
-            text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError as err:
-            line = path.read_bytes()[: err.start].count(b"\n") + 1
-            raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
         found: list[Instance] = []
         first_line: dict[str, int] = {}
-        for number, line in enumerate(text.split("\n"), start=1):
-            if not line.strip():
-                continue
-            instance = parse_line(line, f"{path}:{number}", number)
+        for where, number, row in jsonl_rows(path):
+            instance = parse_row(row, where, number)
             if instance.id in first_line:
                 raise DataError(f"{path}:{number}: duplicate id '{instance.id}' (first on line "
                                 f"{first_line[instance.id]}); give every question a unique id")
@@ -58,14 +50,8 @@ class OpenBookQAScenario(Scenario):
         return "multiple_choice_separate"
 
 
-def parse_line(line: str, where: str, number: int) -> Instance:
+def parse_row(row: dict[str, Any], where: str, number: int) -> Instance:
     """One line's instance; DataError "file:line: ..." when it does not have OpenBookQA's shape."""
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise DataError(f"{where}: invalid JSON ({err.msg} at column {err.colno}); fix the line") from None
-    if not isinstance(row, dict):
-        raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}; {FIX}")
     missing = [key for key in ("id", "question", "answerKey") if key not in row]
     if missing:
         raise DataError(f"{where}: missing {', '.join(repr(k) for k in missing)}; {FIX}")
