@@ -178,20 +178,61 @@ def store(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     opened.close()
 
 
-REQUIRE_SYSTEM_PACKAGES = "TONY_REQUIRE_SYSTEM_PACKAGES"
-"""Set (as .ci/run does, after installing them) to fail, not skip, tests that need these packages."""
-SYSTEM_PACKAGE_WORDS = ("wordnet", "chromium", "playwright")
+REQUIRE_ALL = "TONY_REQUIRE_ALL"
+"""Set (as .ci/run does, where every extra, system package and data set is installed) to fail every test that
+skips, unless its reason is on ALLOWED_SKIPS: there a skip can only mean that something the test needs is missing
+(a package, a system component, a data set, a server), which must be fixed, not passed over. A module or
+directory that skips while it is collected is an error too. The TONY_REQUIRE_POSTGRES, _DATA and _BROWSER
+switches still make their fixtures fail at once, with their own message."""
+
+ALLOWED_SKIPS = {
+    "BIG-bench data not installed":
+        "the bigbench package was withdrawn from the package registry, so no machine can install it; the tests "
+        "that only need some BIG-bench task run on tests/data/bigbench_tasks instead",
+    "checks the message of a machine without CUDA":
+        "on a machine with a GPU the no-CUDA message it checks cannot occur",
+    "psycopg2 is installed":
+        "checks the message for a missing psycopg2 driver, which only exists where psycopg2 is not installed",
+}
+"""Skips that are legitimate everywhere, CI included: a substring of the reason -> why it is allowed."""
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    if report.skipped and os.environ.get(REQUIRE_SYSTEM_PACKAGES):
-        reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr).lower()
-        if any(word in reason for word in SYSTEM_PACKAGE_WORDS):
-            report.outcome = "failed"
-            report.longrepr = f"skipped where it must run ({REQUIRE_SYSTEM_PACKAGES} is set): {reason}"
+class RequireAll:
+    """The REQUIRE_ALL rule, registered as a plugin in pytest_configure when the variable is set.
+
+    A plugin rather than hooks of this conftest.py: pytest leaves a conftest's hooks out of the report of a
+    directory whose own conftest.py skips while it is imported (tests/rl/conftest.py without gymnasium).
+    """
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+        report = (yield).get_result()
+        if _must_not_skip(report):
+            _fail(report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # A module or directory that skips while it is imported (a module-level importorskip): changed before the
+        # session counts it, so it is a collection error, as an ImportError there would be.
+        if _must_not_skip(report):
+            _fail(report)
+
+
+def _must_not_skip(report: pytest.TestReport | pytest.CollectReport) -> bool:
+    if not report.skipped or hasattr(report, "wasxfail"):  # an xfail is reported as skipped too: not a skip
+        return False
+    return not any(allowed in _skip_reason(report) for allowed in ALLOWED_SKIPS)
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    # A skip's longrepr is (file, line, "Skipped: reason").
+    return str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+
+
+def _fail(report: pytest.TestReport | pytest.CollectReport) -> None:
+    report.outcome = "failed"
+    report.longrepr = (f"skipped where it must run ({REQUIRE_ALL} is set; a skip allowed everywhere belongs on "
+                       f"ALLOWED_SKIPS in tests/conftest.py): {_skip_reason(report)}")
 
 
 BIGBENCH_STAND_IN = Path(__file__).parent / "data" / "bigbench_tasks"
@@ -199,6 +240,8 @@ BIGBENCH_STAND_IN = Path(__file__).parent / "data" / "bigbench_tasks"
 
 
 def pytest_configure(config):
+    if os.environ.get(REQUIRE_ALL):
+        config.pluginmanager.register(RequireAll(), "tony-require-all")
     # When the package registry would not give us bigbench 1.0.0, tests that need some BIG-bench task still
     # run on the stand-in folder; tests of the real task files check for the package itself and skip.
     import importlib.util

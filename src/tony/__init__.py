@@ -1,7 +1,7 @@
 """tony: a workbench for measuring how machine-learning models really behave.
 
 The public API (imported lazily so that `import tony` stays fast):
-`plan`, `run`, `results`, `records`, `datasets`, `compare`, `Store`, `Stat`, `TonyError`.
+`plan`, `run`, `results`, `records`, `datasets`, `compare`, `doctor`, `Store`, `Stat`, `TonyError`.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ _EXPORTS = {
     "records": "tony.api",
     "datasets": "tony.api",
     "compare": "tony.api",
+    "doctor": "tony.api",
     "Store": "tony.core.store",
     "Stat": "tony.core.stats",
     "TonyError": "tony.core.errors",

@@ -87,7 +87,7 @@ def records(store: str | None = None, run_ids: list[str] | None = None, *, batch
                 raise SpecError(f"run {run['run_id'][:12]} is of kind '{run['kind']}': `tony records` exports "
                                 "language-model runs (see `tony results`)")
     else:
-        runs = [run for run in opened.runs() if run["kind"] == KIND]
+        runs = opened.runs(kind=KIND)
     by_id = {run["run_id"]: run for run in runs}
     return (export_row(by_id[record.run_id], record) for record in opened.iter_records(list(by_id), batch=batch))
 
@@ -151,3 +151,14 @@ def serve(out: str | None = None, *, port: int = 8765) -> SiteServer:
         return SiteServer(site, port)
     except OSError as err:
         raise ReportError(f"cannot serve on 127.0.0.1:{port} ({err.strerror}): choose another --port") from None
+
+
+def doctor(store: str | None = None, *, load: bool = False) -> list[Any]:
+    """Check the installation: Python, each extra's modules, the two embedded models, the data root, the store
+    (`store`, default ./tony-results: opened read-only, or checked creatable; a database URL reachable) and the
+    Debian packages the tests use. Each `tony.doctor.Check` has name, ok, detail, the fix command and whether it
+    is required. Nothing is downloaded or created; `load` also imports each extra and loads each embedded model
+    through llama.cpp to score one request (seconds)."""
+    from tony.doctor import run_checks
+
+    return run_checks(store, load=load)

@@ -31,7 +31,9 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = commands.add_parser("run", help="run entries or suite files; results go to the store")
-    run.add_argument("entries", nargs="+", help="SCENARIO:key=value,... or a suite .yaml file")
+    run.add_argument("entries", nargs="+", help="SCENARIO:key=value,... or a suite .yaml file; quote a value "
+                     "holding a comma or a quote, doubling a quote inside: 'jsonl:path=\"a,b.jsonl\"' "
+                     "(docs/run-entries.md)")
     run.add_argument("--max-instances", type=int, help="a seeded sample of this many test instances per run")
     run.add_argument("--seed", type=int, help="seed for sampling, few-shot draws and option order")
     run.add_argument("--model", help="model for every run (overrides the suite's)")
@@ -75,6 +77,14 @@ def _build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the results site on 127.0.0.1")
     serve.add_argument("--out", help="site folder (default ./tony-results/site)")
     serve.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free one)")
+
+    doctor = commands.add_parser("doctor", help="check the installation: extras, models, data, store, browser; "
+                                 "says the command that fixes what is missing")
+    _store_option(doctor)
+    _data_option(doctor)
+    doctor.add_argument("--load", action="store_true",
+                        help="also import every extra and load each embedded model through llama.cpp (seconds)")
+    doctor.add_argument("--format", choices=["table", "json"], default="table")
     for module in DOMAIN_CLIS.values():
         importlib.import_module(module).add_commands(commands)
     return parser
@@ -279,6 +289,32 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tony import api
+    from tony.doctor import all_required_ok
+
+    checks = api.doctor(args.store, load=args.load)
+    ok = all_required_ok(checks)
+    if args.format == "json":
+        import json
+
+        print(json.dumps({"ok": ok, "checks": [asdict(c) for c in checks]}, indent=1))
+        return 0 if ok else 1
+    labels = [c.name + ("" if c.required else " (optional)") for c in checks]
+    width = max(map(len, labels))
+    for c, label in zip(checks, labels, strict=True):
+        print(f"{'ok' if c.ok else 'MISSING':<8} {label:<{width}}  {c.detail}")
+        if not c.ok:
+            print(f"{'':<8} {'':<{width}}  fix: {c.fix}")
+    failed = [c.name for c in checks if c.required and not c.ok]
+    optional = [c.name for c in checks if not c.required and not c.ok]
+    also = f"; optional, missing: {', '.join(optional)}" if optional else ""
+    print(f"\nrequired, missing: {', '.join(failed)}{also}" if failed else f"\neverything required is there{also}")
+    return 0 if ok else 1
+
+
 def _is_headline(metric: str) -> bool:
     return metric in HEADLINE_METRICS or metric.endswith(HEADLINE_PARTS) or metric.startswith(HEADLINE_PARTS[2:])
 
@@ -303,7 +339,7 @@ def _interval(row: dict[str, Any]) -> str:
 
 
 COMMANDS = {"run": _cmd_run, "data": _cmd_data, "ls": _cmd_ls, "results": _cmd_results, "compare": _cmd_compare,
-            "records": _cmd_records, "report": _cmd_report, "serve": _cmd_serve}
+            "records": _cmd_records, "report": _cmd_report, "serve": _cmd_serve, "doctor": _cmd_doctor}
 
 if __name__ == "__main__":
     sys.exit(main())

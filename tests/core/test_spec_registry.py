@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 import textwrap
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -99,12 +102,43 @@ def test_plugins_come_from_the_entry_point_group(tmp_path, monkeypatch):
     sys.modules.pop("tony_demo_plugin", None)
 
 
-def test_builtin_catalog_targets_all_resolve():
+def _kind_contracts() -> dict[str, Callable[[Any], bool]]:
+    """What an entry of each kind must load as (the bases are imported here, not at collection)."""
+    from tony.core.data import Dataset
+    from tony.lm.adapters.base import Adapter
+    from tony.lm.clients.models import ModelSource
+    from tony.lm.perturbations.base import Perturbation
+    from tony.lm.scenarios.base import Scenario
+
+    def subclass_of(base: type) -> Callable[[Any], bool]:
+        return lambda obj: inspect.isclass(obj) and issubclass(obj, base) and obj is not base
+
+    def pages_function(obj: Any) -> bool:  # a report source: a function from the store to pages
+        return inspect.isfunction(obj) and list(inspect.signature(obj).parameters) == ["store"]
+
+    return {"scenario": subclass_of(Scenario), "adapter": subclass_of(Adapter), "model": subclass_of(ModelSource),
+            "perturbation": subclass_of(Perturbation), "metric": callable,
+            "dataset": lambda obj: isinstance(obj, Dataset), "report": pages_function}
+
+
+def test_builtin_catalog_entries_load_as_what_their_kind_needs():
+    from tony.catalog import BUILTINS
     from tony.core.registry import registry
 
-    optional = {"tony.lm.clients.hf_transformers", "tony.lm.scenarios.huggingface"}
+    contracts = _kind_contracts()
+    assert set(registry.kinds()) <= set(contracts), "a new kind of component: say here what its entries must be"
+    names = [(kind, name) for kind, name, _, _ in BUILTINS]
+    assert len(set(names)) == len(names), "a repeated name silently replaces the earlier entry"
+    builtin = set(names)
     for kind in registry.kinds():
-        for entry in registry.entries(kind):
-            if entry.target and entry.target.split(":")[0] in optional:
-                continue
-            assert entry.load() is not None, entry
+        # The built-in ones: other test modules register stand-ins of their own (canned models and the like).
+        for entry in [e for e in registry.entries(kind) if (kind, e.name) in builtin]:
+            target = entry.target or repr(entry.obj)  # registered by decorator: no address
+            obj = entry.load()  # every one installed: tony's extras are part of the test environment
+            assert contracts[kind](obj), f"{kind} '{entry.name}' ({target}) loaded {obj!r}"
+            # The address names the object by its own name (not an alias of another); `tony ls` can say what it is.
+            if kind == "dataset":
+                assert obj.name == entry.name, target
+            elif entry.target:
+                assert obj.__name__ == entry.target.partition(":")[2], target
+            assert entry.description.strip() and "\n" not in entry.description, target

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from tony.core.errors import SpecError, StoreError
 from tony.core.stats import Stat
-from tony.core.store import Store
-from tony.core.store_schema import records_table, resolve_url, runs_table
+from tony.core.store import Artifact, Store
+from tony.core.store_schema import artifacts_table, records_table, resolve_url, runs_table
 
 SPEC = {"scenario": "toy", "seed": 0}
 
@@ -486,3 +486,112 @@ def test_store_urls_resolve() -> None:
     assert resolve_url("postgres://db/tony") == "postgresql+psycopg://db/tony"
     assert resolve_url("postgresql+psycopg2://db/tony") == "postgresql+psycopg2://db/tony"
     assert resolve_url("sqlite:////abs/x.sqlite") == "sqlite:////abs/x.sqlite"
+
+
+# what domains ask the store for ---------------------------------------
+def test_runs_filter_by_kind_and_status_oldest_first(store: Store) -> None:
+    for run_id, kind in (("lm-new", "lm"), ("icl-a", "icl"), ("lm-old", "lm"), ("icl-b", "icl")):
+        store.begin_run(run_id, kind, SPEC, {})
+    set_created_at(store, {"lm-new": 4.0, "icl-a": 2.0, "lm-old": 1.0, "icl-b": 3.0})
+    store.finish_run("icl-a", [], wall_s=1.0)
+    store.finish_run("lm-new", [], wall_s=1.0)
+    store.fail_run("icl-b", "boom")
+
+    def ids(**where: str) -> list[str]:
+        return [run["run_id"] for run in store.runs(**where)]
+
+    assert ids() == ["lm-old", "icl-a", "icl-b", "lm-new"]
+    assert ids(kind="lm") == ["lm-old", "lm-new"] and ids(kind="icl") == ["icl-a", "icl-b"]
+    assert ids(status="complete") == ["icl-a", "lm-new"] == [run["run_id"] for run in store.runs("complete")]
+    assert ids(kind="icl", status="complete") == ["icl-a"] and ids(kind="lm", status="failed") == []
+    assert ids(kind="vision") == []
+    [failed] = store.runs(kind="icl", status="failed")
+    assert (failed["spec"], failed["labels"], failed["error"]) == (SPEC, {}, "boom")
+
+
+def test_run_finds_one_run_by_its_exact_id(store: Store) -> None:
+    for run_id in ("abcdef0123", "abcdef4567"):
+        begin(store, run_id, model=run_id)
+    store.finish_run("abcdef4567", [], wall_s=2.5)
+    found = store.run("abcdef4567")
+    assert found == run_of(store, "abcdef4567")
+    assert (found["status"], found["wall_s"], found["spec"], found["labels"]) == ("complete", 2.5, SPEC,
+                                                                                    {"model": "abcdef4567"})
+    assert store.run("abcdef0123")["status"] == "running"
+    assert store.run("abcdef") is None and store.run("abcdef01234") is None and store.run("") is None
+    assert store.run("abcdef%") is None and store.run("abcdef012_") is None  # no LIKE wildcards
+
+
+def test_stats_by_run_groups_rows_and_names_every_run_asked_for(store: Store) -> None:
+    for run_id in ("run-1", "run-2", "run-3"):
+        begin(store, run_id, model=run_id)
+    store.finish_run("run-1", [Stat("ece", 0.1, 0.0, 0.2, 5), Stat("accuracy", 0.5, 0.4, 0.6, 5, split="test")], 1.0)
+    store.finish_run("run-2", [Stat("accuracy", 0.7, 0.6, 0.8, 9)], 1.0)
+
+    grouped = store.stats_by_run(iter(["run-2", "run-1", "run-3", "run-2"]))  # any iterable, repeats once
+    assert list(grouped) == ["run-2", "run-1", "run-3"]
+    assert [(r["name"], r["split"], r["value"]) for r in grouped["run-1"]] == [("accuracy", "test", 0.5),
+                                                                               ("ece", "", 0.1)]
+    assert [r["labels"] for r in grouped["run-2"]] == [{"model": "run-2"}] and grouped["run-3"] == []
+    assert grouped["run-1"] == store.stats(["run-1"])  # the same rows, in the same order
+    assert store.stats_by_run(["run-2"]) == {"run-2": store.stats(["run-2"])} and store.stats_by_run([]) == {}
+
+
+def set_artifact_created_at(store: Store, created: dict[str, float]) -> None:
+    with store.engine.begin() as conn:
+        for key, at in created.items():
+            conn.execute(artifacts_table.update().where(artifacts_table.c.key == key).values(created_at=at))
+
+
+def test_artifacts_by_name_newest_first_and_the_latest(store: Store) -> None:
+    old, new, tied = (store.put_artifact("checkpoint/a", data, run_id="run-1") for data in (b"old", b"new", b"tie"))
+    other = store.put_artifact("checkpoint/b", b"other")
+    set_artifact_created_at(store, {old: 1.0, new: 3.0, tied: 1.0, other: 9.0})
+
+    found = store.artifacts("checkpoint/a")
+    assert [a.key for a in found] == [new, *sorted([old, tied])]  # a tie in time goes by key
+    assert found[0] == Artifact(new, "checkpoint/a", "run-1", 3, 3.0, store.artifact_path(new))
+    assert found[0].path.read_bytes() == b"new"
+    assert store.latest_artifact("checkpoint/a") == found[0]
+    assert [a.key for a in store.artifacts("checkpoint/b")] == [other]
+    assert store.latest_artifact("checkpoint/b").run_id is None
+    assert store.artifacts("checkpoint") == [] and store.latest_artifact("checkpoint/c") is None
+
+
+def test_drop_artifacts_removes_rows_and_files_but_the_kept_one_and_other_names(store: Store) -> None:
+    keys = [store.put_artifact("checkpoint/a", data) for data in (b"one", b"two", b"three")]
+    other = store.put_artifact("checkpoint/b", b"other")
+    store.artifact_path(keys[0]).unlink()  # a file already gone is no error
+
+    assert store.drop_artifacts("checkpoint/a", keep=keys[2]) == 2
+    assert [a.key for a in store.artifacts("checkpoint/a")] == [keys[2]]
+    assert [store.artifact_path(k).is_file() for k in keys] == [False, False, True]
+    assert store.drop_artifacts("checkpoint/a", keep=keys[2]) == 0
+    assert store.drop_artifacts("checkpoint/a", keep="not a stored key") == 1 and store.artifacts("checkpoint/a") == []
+    assert not store.artifact_path(keys[2]).exists() and store.drop_artifacts("checkpoint/a") == 0
+    assert [a.key for a in store.artifacts("checkpoint/b")] == [other] and store.artifact_path(other).is_file()
+    assert store.drop_artifacts("checkpoint/b") == 1 and not store.artifact_path(other).exists()
+
+
+def test_drop_artifact_removes_one_by_key(store: Store) -> None:
+    gone, kept = store.put_artifact("checkpoint/a", b"gone"), store.put_artifact("checkpoint/a", b"kept")
+    store.artifact_path(gone).unlink()
+    store.drop_artifact(gone)
+    unnamed = store.artifact_path("ab" + "0" * 62)
+    unnamed.parent.mkdir(parents=True, exist_ok=True)
+    unnamed.write_bytes(b"no row names me")
+    store.drop_artifact(unnamed.name)  # not stored: its file is not the store's to delete
+    assert unnamed.read_bytes() == b"no row names me"
+    assert [a.key for a in store.artifacts("checkpoint/a")] == [kept] and store.artifact_path(kept).is_file()
+    store.drop_artifact(kept)
+    assert store.artifacts("checkpoint/a") == [] and not store.artifact_path(kept).exists()
+
+
+def test_an_artifact_file_that_cannot_be_deleted_is_a_one_line_store_error(store: Store) -> None:
+    key = store.put_artifact("checkpoint/a", b"stuck")
+    path = store.artifact_path(key)
+    path.unlink()
+    path.mkdir()  # unlink() cannot remove a directory, whoever runs the test
+    with pytest.raises(StoreError, match=f"cannot delete artifact {key[:12]}") as caught:
+        store.drop_artifacts("checkpoint/a")
+    assert "\n" not in str(caught.value) and store.artifacts("checkpoint/a") == []  # the row went first

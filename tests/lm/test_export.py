@@ -124,7 +124,7 @@ def test_rows_of_a_store_with_perturbed_records(store_dir: str) -> None:
                "method": "multiple_choice_joint", "instance_id": "age-0", "split": "test", "subgroup": "ambig",
                "extra": BBQ_ROW}
     assert original == {**bbq_run, "draw": 0, "perturbation": None, "prompt": joint_prompt(BBQ),
-                        "prediction": "Can't be determined", "correct": True,
+                        "prediction": "Can't be determined", "correct": True, "error": None,
                         "stats": {"accuracy": 1.0, "correct_mass": original["stats"]["correct_mass"]}}
     # Two wrong options at -3 and the right one at -0.25: the right one's softmax share.
     assert original["stats"]["correct_mass"] == pytest.approx(1 / (1 + 2 * np.exp(-2.75)))
@@ -145,7 +145,7 @@ def test_rows_of_a_store_with_perturbed_records(store_dir: str) -> None:
     assert generated == {"run": GEN_RUN[:12], "scenario": "arithmetic", "model": "smollm2-135m-instruct",
                          "method": "generation", "instance_id": "sum-1", "draw": 0, "split": "test", "subgroup": "",
                          "perturbation": None, "prompt": "Q: What is 2 + 3?\nA:", "prediction": " 5", "correct": True,
-                         "stats": {"exact_match": 1.0, "quasi_exact_match": 1.0, "f1": 1.0},
+                         "error": None, "stats": {"exact_match": 1.0, "quasi_exact_match": 1.0, "f1": 1.0},
                          "extra": {"source": "hand"}}
 
 
@@ -177,7 +177,7 @@ def test_export_row_without_exchanges_or_labels() -> None:
     row = export_row({"run_id": "r" * 16, "labels": {}}, record)
     assert row == {"run": "r" * 12, "scenario": "", "model": "", "method": "", "instance_id": "x", "draw": 0,
                    "split": "test", "subgroup": "", "perturbation": None, "prompt": "", "prediction": "p",
-                   "correct": None, "stats": {}, "extra": {}}
+                   "correct": None, "error": None, "stats": {}, "extra": {}}
 
 
 def test_json_and_csv_forms_of_a_row() -> None:

@@ -183,3 +183,45 @@ def test_smollm2_answers_a_chat_prompt_and_stops_at_the_end_of_its_turn(smol):
     assert "4" in chat.text and "<|im_end|>" not in chat.text
     assert chat.completion_tokens < limit  # it ended its turn (<|im_end|> is an end-of-generation token)
     assert chat.prompt_tokens == len(tokens) < raw.prompt_tokens
+
+
+# ---------------------------------------------------------------- requests that cannot be answered (issue 27, item 9)
+
+LONG = "word " * 5000  # about 5,000 tokens, beyond the 4,096-token context
+
+
+def test_an_over_long_request_is_a_request_error_and_the_model_stays_fine(client):
+    from tony.core.errors import RequestError
+
+    before = client.complete([Request(PROMPT, continuations=OPTIONS), Request(PROMPT, max_tokens=6)])
+    too_long = [
+        Request(LONG, continuations=(" x",)),
+        Request(LONG, max_tokens=4),
+        # a shared prefix longer than the context too: refused before any of it is decoded
+        Request(LONG + PROMPT, continuations=(" x",), shared_prefix=LONG),
+        Request(PROMPT, continuations=("",)),  # an option with no tokens
+    ]
+    for request in too_long:
+        with pytest.raises(RequestError, match="context|no tokens"):
+            client.complete([request])
+    after = client.complete([Request(PROMPT, continuations=OPTIONS), Request(PROMPT, max_tokens=6)])
+    assert after[0].continuation_logprobs == before[0].continuation_logprobs
+    assert after[1].text == before[1].text
+
+
+def test_complete_each_gives_the_request_error_in_place(client):
+    from tony.core.errors import RequestError
+
+    short_scoring, short_generation = Request(PROMPT, continuations=OPTIONS), Request(PROMPT, max_tokens=6)
+    first, refused, last = client.complete_each([short_scoring, Request(LONG, max_tokens=4), short_generation])
+    assert isinstance(refused, RequestError) and f"context of {client.n_ctx}" in str(refused)
+    expected = client.complete([short_scoring, short_generation])
+    assert first.continuation_logprobs == expected[0].continuation_logprobs and last.text == expected[1].text
+
+
+def test_max_tokens_that_leave_no_room_for_any_prompt_fail_the_run(client):
+    from tony.core.errors import RequestError
+
+    with pytest.raises(ModelError, match="lower max_tokens") as caught:
+        client.complete([Request(PROMPT, max_tokens=client.n_ctx)])
+    assert not isinstance(caught.value, RequestError)  # every request of such a run would fail: not per instance

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tony.core.errors import ModelError, ModelServerError
+from tony.core.errors import ModelError, ModelServerError, RequestError
 from tony.lm.clients import http_retry, openai_http
 from tony.lm.clients.openai_http import OpenAICompatibleClient
 from tony.lm.types import Request
@@ -231,7 +231,7 @@ def test_a_server_that_is_down(sleeps, client_for):
 
 def test_a_client_error_is_not_retried(serve, sleeps, client_for):
     server = serve([Reply(status=400, body={"error": {"message": "max_tokens is too large"}}), OK])
-    with pytest.raises(ModelServerError, match="HTTP 400: max_tokens is too large"):
+    with pytest.raises(RequestError, match="HTTP 400: max_tokens is too large"):  # about this request only
         generate(client_for(server))
     assert len(server.seen) == 1
     assert sleeps == []
@@ -466,3 +466,85 @@ def test_llama_server_concurrent_requests_come_back_in_order(llama):
     requests = [Request(prompt, max_tokens=6) for prompt in prompts]
     one_by_one = [llama.complete([request])[0].text for request in requests]
     assert [c.text for c in llama.complete(requests)] == one_by_one
+
+
+# ---------------------------------------------------------------- a request the server refuses (issue 27, item 9)
+
+
+@pytest.mark.parametrize("status", [400, 413, 422])
+def test_a_request_the_server_refuses_is_a_request_error_after_one_try(serve, sleeps, status, client_for):
+    from tony.core.errors import RequestError
+
+    server = serve([Reply(status=status, body={"error": {"message": "the request exceeds the context size"}}), OK])
+    with pytest.raises(RequestError, match=f"HTTP {status}: the request exceeds the context size") as caught:
+        generate(client_for(server))
+    assert not isinstance(caught.value, ModelServerError)  # the server is fine: only this request failed
+    assert "\n" not in str(caught.value)
+    assert len(server.seen) == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("status", [401, 403, 404])
+def test_a_refusal_of_the_client_itself_stays_a_server_error(serve, sleeps, status, client_for):
+    from tony.core.errors import RequestError
+
+    server = serve([Reply(status=status, body={"error": {"message": "no such model or key"}}), OK])
+    with pytest.raises(ModelServerError, match=f"HTTP {status}") as caught:
+        generate(client_for(server))
+    assert not isinstance(caught.value, RequestError)  # every request would fail: the run fails
+    assert len(server.seen) == 1 and sleeps == []
+
+
+def test_complete_each_keeps_the_answers_of_the_requests_not_refused(serve, sleeps, client_for):
+    from tony.core.errors import RequestError
+
+    def refuse_one(sent: dict[str, Any]) -> Reply:
+        if sent["prompt"] == "too long":
+            return Reply(status=400, body={"error": {"message": "prompt too long"}})
+        return Reply(body=completion_body(f"answer to {sent['prompt']}"))
+
+    server = serve(refuse_one)
+    client = client_for(server)
+    requests = [Request(prompt, max_tokens=2) for prompt in ("one", "too long", "three")]
+    first, refused, third = client.complete_each(requests)
+    assert (first.text, third.text) == ("answer to one", "answer to three")
+    assert isinstance(refused, RequestError) and "HTTP 400: prompt too long" in str(refused)
+    assert len(server.seen) == 3 and sleeps == []  # nothing retried, nothing asked twice
+    with pytest.raises(RequestError, match="prompt too long"):
+        client.complete(requests)
+
+
+def test_a_refused_scoring_request_is_one_request_error(serve, sleeps, client_for):
+    from tony.core.errors import RequestError
+
+    def refuse_long(sent: dict[str, Any]) -> Reply:
+        if "banana" in sent["prompt"]:
+            return Reply(status=413, body=b"payload too large")
+        return Reply(body=echo_body(sent["prompt"]))
+
+    server = serve(refuse_long)
+    scored, refused = client_for(server).complete_each([
+        Request("The capital is", continuations=(" Paris", " Rome")),
+        Request("The fruit is", continuations=(" apple", " banana")),  # one of its two calls is refused
+    ])
+    assert scored.continuation_logprobs == (-1.0, -1.0)
+    assert isinstance(refused, RequestError) and "HTTP 413: payload too large" in str(refused)
+
+
+def test_a_refusal_echoing_the_api_key_is_masked(serve, sleeps, monkeypatch, client_for):
+    from tony.core.errors import RequestError
+
+    monkeypatch.setenv("TONY_TEST_API_KEY", SECRET)
+    server = serve([Reply(status=400, body={"error": {"message": f"bad request for key {SECRET}"}})])
+    with pytest.raises(RequestError) as caught:
+        generate(client_for(server, api_key_env="TONY_TEST_API_KEY"))
+    assert SECRET not in str(caught.value) and "***" in str(caught.value)
+
+
+@pytest.mark.slow
+def test_llama_server_refuses_a_prompt_beyond_its_context_as_a_request_error(llama):
+    from tony.core.errors import RequestError
+
+    with pytest.raises(RequestError, match="HTTP 400") as caught:
+        generate(llama, "word " * 3000 + CAPITAL, max_tokens=4)  # about 3,000 tokens, for a context of 2,048
+    assert "context" in str(caught.value)
+    assert generate(llama, CAPITAL, max_tokens=4).text  # the server is fine: the next request is answered

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from tony.report.svg import Bar, Point, ReliabilityBin, Series, interval_bars, line_plot, reliability_diagram, scatter
 
 NS = "{http://www.w3.org/2000/svg}"
@@ -40,10 +42,20 @@ def test_scatter_colours_groups_and_falls_back_to_linear_for_non_positive_x():
     assert [d.find(f"{NS}title").text for d in dots] == ["a", HOSTILE]
     assert "log scale" not in svg
     assert {d.get("class") for d in dots} == {"dot g0", "dot g1"}
+    (x0, y0), (x2, y2) = ((float(d.get("cx")), float(d.get("cy"))) for d in dots)
+    assert 52 < x0 < x2 < 460 and 30 < y2 < y0 < 256  # x=2 right of x=0; y=0.7 above y=0.5 (SVG's y grows down)
+    assert (y0 - 256) / (y2 - 256) == pytest.approx(0.5 / 0.7, rel=1e-2)  # y from 0 at the x axis, to 1 at the top
+    assert (x0 - 52) / (x2 - 52) == pytest.approx(0.16 / 2.16, rel=1e-2)  # linear x, padded 8% of the range each side
 
 
 def test_scatter_with_no_points_is_still_a_plot():
-    parse(scatter([], title="t", x_label="x", y_label="y"))
+    root = parse(scatter([], title="t", x_label="seconds", y_label="accuracy"))
+    assert root.tag == f"{NS}svg" and root.get("aria-label") == "t" and root.get("viewBox") == "0 0 610 300"
+    assert len(root.findall(f"{NS}line[@class='axis']")) == 2
+    assert len(root.findall(f"{NS}line[@class='tick']")) == 3 and len(root.findall(f"{NS}line[@class='grid']")) == 3
+    # The title, the x ticks and y ticks of an empty unit square, then the axis labels.
+    assert [t.text for t in root.iter(f"{NS}text")] == ["t", "0", "0.5", "1", "0", "0.5", "1", "seconds", "accuracy"]
+    assert root.findall(f".//{NS}circle") == []  # no dots, no legend
 
 
 def test_line_plot_draws_a_line_and_band_per_series_clipped_and_broken_at_gaps():

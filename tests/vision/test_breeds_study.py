@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
@@ -10,10 +12,11 @@ import pytest
 from tony.cli import main
 from tony.core.errors import SpecError, UnknownComponentError
 from tony.core.store import Store
-from tony.vision.breeds.report import pages
+from tony.vision.breeds.report import VARIANT_NAMES, pages
 from tony.vision.breeds.study import VARIANTS, BreedsStudySpec, aggregate, run_study
 
 TINY = {"data": {"world": {"size": 16}, "images_per_class": 8}, "train": {"model": "resnet8", "width": 4, "epochs": 1}}
+SVG = "{http://www.w3.org/2000/svg}"
 TINY_ARGS = ["--image-size", "16", "--images-per-class", "8", "--width", "4", "--epochs", "1"]
 
 
@@ -55,7 +58,19 @@ def test_the_report_page_has_a_table_and_a_source_target_plot(tiny_run):
     _, store_url, result = tiny_run
     (page,) = list(pages(Store(store_url)))
     assert page.path == "breeds/index.html" and "world · level 1 · rand split" in page.body
-    assert page.body.count("<svg") == 1 and page.body.count('class="dot') >= 3  # one point per variant
+    assert page.body.count("<svg") == 1
+    root = ET.fromstring(re.search(r"<svg.*?</svg>", page.body, re.S).group(0))
+    dots = [c for c in root.iter(f"{SVG}circle") if c.find(f"{SVG}title") is not None]
+    legend = [c for c in root.iter(f"{SVG}circle") if c.find(f"{SVG}title") is None]
+    assert len(dots) == len(legend) == len(VARIANTS)  # one point, and one legend entry, per variant of the one run
+    legend_labels = {t.text for t in root.iter(f"{SVG}text") if t.get("class") == "small"}
+    assert legend_labels == {VARIANT_NAMES[v][:24] for v in VARIANTS}  # the legend cuts labels at 24 characters
+    stats = {(s.name, s.split): s.value for s in result.stats if not s.subgroup}
+    for variant, dot in zip(VARIANTS, dots, strict=True):  # in the study's order
+        tip = dot.find(f"{SVG}title").text
+        assert tip.startswith(VARIANT_NAMES[variant]) and result.run_id[:8] in tip
+        assert (f"source {stats[('source_accuracy', variant)]:.3f}, "
+                f"target {stats[('target_accuracy', variant)]:.3f}") in tip
     assert "last layer retrained on target" in page.body and result.run_id[:12] in page.body
     assert "per-subclass accuracy" in page.body
 

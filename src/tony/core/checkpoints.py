@@ -7,7 +7,8 @@ any moment leaves the previous checkpoint whole. The latest row of that name is 
 checkpoint; older ones are removed once a newer one is stored. The checkpoint whose step equals
 the spec's `steps` is the trained model that evaluations load.
 
-torch is imported when a checkpoint is written or read, so the kernel itself does not need it.
+Every read and write goes through the store's artifact methods (so its errors are StoreErrors that say
+what to check). torch is imported when a checkpoint is written or read, so the kernel itself does not need it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from tony.core.errors import DataError
 from tony.core.spec import Spec
 from tony.core.store import Store
-from tony.core.store_schema import artifacts_table
 
 FORMAT = 1
 """Version of the checkpoint's layout; a different one is refused with a message."""
@@ -32,18 +30,10 @@ def checkpoint_name(spec: Spec) -> str:
     return f"checkpoint/{spec.key()}"
 
 
-def _rows(store: Store, spec: Spec) -> list[str]:
-    """Keys of `spec`'s checkpoints, newest first."""
-    query = (sa.select(artifacts_table.c.key).where(artifacts_table.c.name == checkpoint_name(spec))
-             .order_by(artifacts_table.c.created_at.desc()))
-    with store.engine.connect() as conn:
-        return list(conn.execute(query).scalars())
-
-
 def latest_checkpoint(store: Store, spec: Spec) -> Path | None:
     """The file of `spec`'s newest checkpoint, or None when it has none."""
-    keys = _rows(store, spec)
-    return store.artifact_path(keys[0]) if keys else None
+    latest = store.latest_artifact(checkpoint_name(spec))
+    return None if latest is None else latest.path
 
 
 def save_checkpoint(store: Store, spec: Spec, state: dict[str, Any]) -> Path:
@@ -53,7 +43,7 @@ def save_checkpoint(store: Store, spec: Spec, state: dict[str, Any]) -> Path:
     buffer = io.BytesIO()
     torch.save({"format": FORMAT, "spec_key": spec.key(), **state}, buffer)
     key = store.put_artifact(checkpoint_name(spec), buffer.getvalue())
-    _drop(store, spec, keep=key)
+    store.drop_artifacts(checkpoint_name(spec), keep=key)
     return store.artifact_path(key)
 
 
@@ -63,11 +53,10 @@ def load_checkpoint(store: Store, spec: Spec) -> dict[str, Any] | None:
     A checkpoint whose file was deleted is forgotten (training then starts again from step 0);
     one that cannot be read is a DataError that says how to recover, and nothing is removed.
     """
-    for key in _rows(store, spec):
-        path = store.artifact_path(key)
-        if path.is_file():
-            return _read(path, spec)
-        _drop_keys(store, spec, [key])
+    for checkpoint in store.artifacts(checkpoint_name(spec)):
+        if checkpoint.path.is_file():
+            return _read(checkpoint.path, spec)
+        store.drop_artifact(checkpoint.key)
     return None
 
 
@@ -87,21 +76,4 @@ def _read(path: Path, spec: Spec) -> dict[str, Any]:
 
 def discard_checkpoints(store: Store, spec: Spec) -> int:
     """Remove every checkpoint of `spec` (training then starts from step 0); return how many."""
-    return _drop(store, spec, keep=None)
-
-
-def _drop(store: Store, spec: Spec, keep: str | None) -> int:
-    """Delete `spec`'s checkpoint rows and files other than `keep`; return how many."""
-    stale = [k for k in _rows(store, spec) if k != keep]
-    _drop_keys(store, spec, stale)
-    return len(stale)
-
-
-def _drop_keys(store: Store, spec: Spec, keys: list[str]) -> None:
-    if not keys:
-        return
-    with store.writer.begin() as conn:
-        conn.execute(artifacts_table.delete().where(artifacts_table.c.name == checkpoint_name(spec))
-                     .where(artifacts_table.c.key.in_(keys)))
-    for key in keys:
-        store.artifact_path(key).unlink(missing_ok=True)
+    return store.drop_artifacts(checkpoint_name(spec))

@@ -1,10 +1,17 @@
 """Errors a user can cause. The CLI prints their message (one line) and exits 2."""
 
 
+_ESCAPED_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
 class TonyError(Exception):
     """Base of every error that the user can fix; the message says how."""
 
     exit_code = 2
+
+    def __str__(self) -> str:
+        # One line whatever the user typed into it: a line break in a name or a value is shown escaped.
+        return super().__str__().translate(_ESCAPED_LINE_BREAKS)
 
 
 class SpecError(TonyError):
@@ -33,6 +40,11 @@ class ModelError(TonyError):
 
 class ModelServerError(ModelError):
     """A model server is down, hangs or answers badly after every retry."""
+
+
+class RequestError(ModelError):
+    """One request cannot be answered (too long for the context, refused by the server as malformed),
+    while the model itself is fine: a run records that instance as an error and goes on."""
 
 
 class ReportError(TonyError):

@@ -6,7 +6,13 @@ The same specs give the same stored results whichever executor runs them.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from typing import TYPE_CHECKING
@@ -18,6 +24,10 @@ from tony.core.store import Store
 
 if TYPE_CHECKING:
     from tony.core.runner import Task
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal this process gets when the thread that started it ends."""
+WATCHDOG_INTERVAL_S = 0.5
 
 
 class RunnableSpec(Spec):
@@ -45,7 +55,9 @@ def _results(specs: list[RunnableSpec], store: str | None, workers: int, batch_s
             yield execute(spec.task(opened), opened, batch_size=batch_size)
         return
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # The workers end with this process (kill -9 included): an orphan would go on computing and hold the store.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_run_one, spec, store, batch_size) for spec in specs]
         for future in futures:
             yield future.result()
@@ -54,3 +66,37 @@ def _results(specs: list[RunnableSpec], store: str | None, workers: int, batch_s
 def _run_one(spec: RunnableSpec, store: str | None, batch_size: int) -> RunResult:
     opened = Store(store)
     return execute(spec.task(opened), opened, batch_size=batch_size)
+
+
+def die_with_parent(parent: int) -> None:
+    """Worker initializer: end this process as soon as `parent` (the pid that started it) has ended.
+
+    On Linux the kernel sends SIGKILL at the parent's death (prctl PR_SET_PDEATHSIG); elsewhere, or where prctl
+    is refused, a daemon thread polls the parent pid. Either way the worker dies as a kill -9 would kill it:
+    batches already committed stay, the one in flight is rolled back, and the next run resumes.
+    """
+    if sys.platform.startswith("linux") and _parent_death_signal():
+        # The parent may have died before prctl took effect; then this process was already handed to another.
+        if os.getppid() != parent:
+            os._exit(1)
+        return
+    threading.Thread(target=_watch_parent, args=(parent,), name="tony-parent-watchdog", daemon=True).start()
+
+
+def _parent_death_signal() -> bool:
+    """Ask Linux for SIGKILL when the parent ends; False where that cannot be set.
+
+    The kernel ties it to the parent's thread that started this worker, not to the whole process: the pool's
+    processes are started by the thread that first asks run_local for a result (it submits every run).
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:  # an orphan is handed to another process, so its parent pid changes
+        time.sleep(WATCHDOG_INTERVAL_S)
+    os._exit(1)

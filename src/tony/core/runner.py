@@ -64,10 +64,10 @@ def execute(task: Task, store: Store, *, batch_size: int = 8) -> RunResult:
     """Run `task` to completion in `store`, resuming what is stored. Errors fail this run only."""
     run_id = task.spec.key()
     labels = task.labels()
-    existing = [r for r in store.runs() if r["run_id"] == run_id]
-    if existing and existing[0]["status"] == "complete":
+    existing = store.run(run_id)
+    if existing is not None and existing["status"] == "complete":
         stats = [_stat_from_row(r) for r in store.stats([run_id])]
-        return RunResult(run_id, labels, "complete", stats, wall_s=existing[0]["wall_s"] or 0.0, reused=True)
+        return RunResult(run_id, labels, "complete", stats, wall_s=existing["wall_s"] or 0.0, reused=True)
     store.begin_run(run_id, task.kind, task.spec.model_dump(mode="json"), labels)
     start = time.perf_counter()
     try:

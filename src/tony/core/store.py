@@ -47,6 +47,23 @@ class StoredRecord(NamedTuple):
     """The record as its domain wrote it."""
 
 
+class Artifact(NamedTuple):
+    """One stored artifact, as `Store.artifacts` lists it."""
+
+    key: str
+    """SHA-256 of its bytes, which name its file."""
+    name: str
+    """What it was stored as, e.g. ``checkpoint/<spec key>``."""
+    run_id: str | None
+    """The run it belongs to, if any."""
+    size: int
+    """Its size in bytes."""
+    created_at: float
+    """When its row was stored (seconds since the epoch)."""
+    path: Path
+    """Its file beside the database (which may have been deleted since)."""
+
+
 class Store:
     """The results database. Open with a URL, a directory or None (./tony-results).
 
@@ -139,12 +156,21 @@ class Store:
                 .values(status="failed", error=error, finished_at=time.time())
             )
 
-    def runs(self, status: str | None = None) -> list[dict[str, Any]]:
+    def runs(self, status: str | None = None, *, kind: str | None = None) -> list[dict[str, Any]]:
+        """Stored runs, oldest first: all of them, or those with this status and/or of this kind (domain)."""
         query = sa.select(runs_table).order_by(runs_table.c.created_at)
         if status:
             query = query.where(runs_table.c.status == status)
+        if kind:
+            query = query.where(runs_table.c.kind == kind)
         with self._read() as conn:
             return [_run_row(r) for r in conn.execute(query).mappings()]
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """The run with exactly this id, or None when there is none (`find_run` takes a prefix)."""
+        with self._read() as conn:
+            found = conn.execute(sa.select(runs_table).where(runs_table.c.run_id == run_id)).mappings().first()
+        return None if found is None else _run_row(found)
 
     def find_run(self, prefix: str) -> dict[str, Any]:
         """The run whose id starts with `prefix` (at least 6 characters, unique)."""
@@ -259,6 +285,14 @@ class Store:
                 rows.append(row)
             return rows
 
+    def stats_by_run(self, run_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """`stats(run_ids)` grouped by run: every id asked for, with its rows in `stats` order ([] if none)."""
+        ids = list(dict.fromkeys(run_ids))
+        grouped: dict[str, list[dict[str, Any]]] = {run_id: [] for run_id in ids}
+        for row in self.stats(ids):
+            grouped[row["run_id"]].append(row)
+        return grouped
+
     # request cache -----------------------------------------------------
     def cache_get(self, key: str) -> dict[str, Any] | None:
         with self._read() as conn:
@@ -310,6 +344,45 @@ class Store:
 
     def artifact_path(self, key: str) -> Path:
         return self.artifact_dir / key[:2] / key
+
+    def artifacts(self, name: str) -> list[Artifact]:
+        """The artifacts stored under `name`, newest first."""
+        query = (sa.select(artifacts_table).where(artifacts_table.c.name == name)
+                 .order_by(artifacts_table.c.created_at.desc(), artifacts_table.c.key))
+        with self._read() as conn:
+            return [Artifact(**row, path=self.artifact_path(row["key"])) for row in conn.execute(query).mappings()]
+
+    def latest_artifact(self, name: str) -> Artifact | None:
+        """The newest artifact stored under `name`, or None when there is none."""
+        found = self.artifacts(name)
+        return found[0] if found else None
+
+    def drop_artifacts(self, name: str, *, keep: str | None = None) -> int:
+        """Delete the artifacts named `name` (rows, then files), all but the one whose key is `keep`; how many."""
+        where = artifacts_table.c.name == name
+        if keep is not None:
+            where = sa.and_(where, artifacts_table.c.key != keep)
+        with self._write() as conn:
+            keys = list(conn.execute(sa.select(artifacts_table.c.key).where(where)).scalars())
+            # Only the rows just read: one a concurrent writer adds meanwhile stays (PostgreSQL reads committed).
+            conn.execute(artifacts_table.delete().where(artifacts_table.c.key.in_(keys)))
+        self._unlink(keys)
+        return len(keys)
+
+    def drop_artifact(self, key: str) -> None:
+        """Delete one artifact (its row, then its file), e.g. one whose file has gone; nothing if it is not stored."""
+        with self._write() as conn:
+            deleted = conn.execute(artifacts_table.delete().where(artifacts_table.c.key == key)).rowcount
+        self._unlink([key] if deleted else [])
+
+    def _unlink(self, keys: list[str]) -> None:
+        # Files go after their rows are committed: a crash in between leaves a file no row names, never a
+        # row without its file. One row per key (the primary key), so no other artifact shares the file.
+        for key in keys:
+            try:
+                self.artifact_path(key).unlink(missing_ok=True)
+            except OSError as err:
+                raise StoreError(f"cannot delete artifact {key[:12]} under {self.artifact_dir}: {err}") from None
 
     # internals ---------------------------------------------------------
     @contextmanager

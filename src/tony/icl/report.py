@@ -25,12 +25,10 @@ Y_CAP = 1.5
 
 def icl_pages(store: Store) -> Iterator[Page]:
     """The ICL page, when the store holds complete ICL evaluations."""
-    runs = [r for r in store.runs("complete") if r["kind"] == KIND]
+    runs = store.runs("complete", kind=KIND)
     if not runs:
         return
-    stats_by_run: dict[str, list[dict[str, Any]]] = {}
-    for row in store.stats([r["run_id"] for r in runs]):
-        stats_by_run.setdefault(row["run_id"], []).append(row)
+    stats_by_run = store.stats_by_run(r["run_id"] for r in runs)
     by_model: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         by_model.setdefault(json.dumps(run["spec"]["train"], sort_keys=True), []).append(run)
@@ -52,7 +50,7 @@ def _model_section(train: dict[str, Any], runs: list[dict[str, Any]],
                f"{train['steps']:,} steps of batch {train['batch_size']}")
     plots, tables = [], []
     for run in sorted(runs, key=lambda r: (r["spec"]["distribution"], r["spec"].get("scale") or 0)):
-        curves = _curves(stats_by_run.get(run["run_id"], []), run["spec"]["baselines"])
+        curves = _curves(stats_by_run[run["run_id"]], run["spec"]["baselines"])
         title = run["labels"].get("distribution", run["spec"]["distribution"])
         plots.append(_plot(curves, f"{train['function_class']} d={train['dims']}, {title} prompts"))
         tables.append(f"<h3>{text(title)} prompts ({text(run['run_id'][:12])})</h3>"

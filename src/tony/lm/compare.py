@@ -37,6 +37,8 @@ def instance_values(records: list[dict[str, Any]]) -> dict[str, dict[str, float]
     values: dict[str, dict[str, float]] = defaultdict(dict)
     originals = {}
     for r in records:
+        if r.get("error"):  # not answered (too long for the context, refused): no value to compare
+            continue
         key = f"{r['draw']}:{r['instance']['id']}"
         p = r.get("perturbation")
         if not p:

@@ -2,7 +2,8 @@
 
 The kernel streams records without knowing their shape; this module knows the payload that
 `tony.lm.run.LMTask.process` writes (instance, draw, perturbation, exchanges, prediction, correct,
-stats) and turns it into a row of RECORD_FIELDS, plus the JSON-lines and CSV forms of a row.
+stats, and error where the instance's request could not be answered) and turns it into a row of
+RECORD_FIELDS, plus the JSON-lines and CSV forms of a row.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ KIND = "lm"
 """The run kind whose records this module exports (LMTask.kind)."""
 
 RECORD_FIELDS = ("run", "scenario", "model", "method", "instance_id", "draw", "split", "subgroup", "perturbation",
-                 "prompt", "prediction", "correct", "stats", "extra")
+                 "prompt", "prediction", "correct", "error", "stats", "extra")
 """The columns of an exported record, in order."""
 
 RUN_ID_CHARS = 12
@@ -29,7 +30,9 @@ def export_row(run: dict[str, Any], record: StoredRecord) -> dict[str, Any]:
     `prompt` is the first request's prompt exactly as sent (a calibrated multiple-choice record's
     second request is the neutral prompt, not the question). `prediction` is the chosen option's text
     for multiple choice and the completion, as it came back, for generation. `perturbation` is the
-    variant's label, None for the original.
+    variant's label, None for the original. `error` is why the instance's request could not be answered
+    (too long for the context, refused by the server), None for an answered one; such a row has no
+    prediction, correct or stats.
     """
     payload = record.payload
     instance = payload.get("instance", {})
@@ -37,8 +40,9 @@ def export_row(run: dict[str, Any], record: StoredRecord) -> dict[str, Any]:
     exchanges = payload.get("exchanges") or []
     first = exchanges[0] if exchanges else {}
     request = first.get("request", {})
-    if request and not request.get("continuations"):
-        prediction = first.get("completion", {}).get("text", "")
+    error = payload.get("error")
+    if request and not request.get("continuations") and not error:
+        prediction = (first.get("completion") or {}).get("text", "")
     else:
         prediction = payload.get("prediction")
     perturbation = payload.get("perturbation")
@@ -55,6 +59,7 @@ def export_row(run: dict[str, Any], record: StoredRecord) -> dict[str, Any]:
         "prompt": request.get("prompt", ""),
         "prediction": prediction,
         "correct": payload.get("correct"),
+        "error": error,
         "stats": payload.get("stats") or {},
         "extra": instance.get("extra") or {},
     }

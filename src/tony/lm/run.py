@@ -1,4 +1,11 @@
-"""A language-model run: scenario x adapter x model, executed through the kernel's runner."""
+"""A language-model run: scenario x adapter x model, executed through the kernel's runner.
+
+An instance whose request cannot be answered (too long for the context, refused by a server as a bad
+request: the client raises ``RequestError``) becomes a record with ``error`` set to the reason, no
+stats and no prediction; the run goes on and counts it (``n_errors``). Any other model fault fails the
+run. A failure is never cached, and its record is stored like any other, so a resumed run does not ask
+again.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,7 @@ import numpy as np
 from pydantic import Field
 
 from tony.core.cache import RequestCache
-from tony.core.errors import DataError, SpecError
+from tony.core.errors import DataError, ModelError, RequestError, SpecError
 from tony.core.executors import RunnableSpec
 from tony.core.registry import registry
 from tony.core.stats import Stat
@@ -18,7 +25,7 @@ from tony.lm.clients.models import ModelSource
 from tony.lm.metrics.aggregate import lm_stats
 from tony.lm.perturbations.base import Perturbation
 from tony.lm.scenarios.base import Scenario
-from tony.lm.types import Completion, Instance, Request
+from tony.lm.types import Client, Completion, Instance, Request
 
 # Few-shot examples come from the scenario's train split, or, where it has none, from a
 # fixed pool set aside from the test instances (never shown as test items).
@@ -90,6 +97,8 @@ class LMTask:
         self.cache = RequestCache(store, self.source.identity())
         self._items: dict[str, tuple[int, Instance, Perturbation | None]] = {}
         self._draws: list[list[Instance]] = []
+        self._answered = False
+        """Whether some request of this run has been answered here (see _check_refusals)."""
 
     def labels(self) -> dict[str, Any]:
         adapter = self.spec.adapter
@@ -133,43 +142,58 @@ class LMTask:
             rng = np.random.default_rng([self.spec.seed, draw, _stable_int(instance.id)])
             requests, context = self.adapter.requests(instance, self._draws[draw], rng)
             planned.append((item, draw, instance, perturbation, requests, context))
-        completions = self._answer([r for p in planned for r in p[4]])
+        outcomes = self._answer([r for p in planned for r in p[4]])
         records = []
         for item, draw, instance, perturbation, requests, context in planned:
-            answers, completions = completions[: len(requests)], completions[len(requests) :]
-            scored = self.adapter.score(instance, answers, context)
-            records.append((item, {
+            answers, outcomes = outcomes[: len(requests)], outcomes[len(requests) :]
+            record: dict[str, Any] = {
                 "instance": instance.to_json(),
                 "draw": draw,
                 "perturbation": perturbation and {
                     "name": perturbation.name, "label": perturbation.label, "family": perturbation.family,
                 },
                 "examples": [e.id for e in self._draws[draw]],
-                "exchanges": [
-                    {"request": r.cache_form(), "completion": c.to_json()}
-                    for r, c in zip(requests, answers, strict=True)
-                ],
-                "prediction": scored.prediction,
-                "confidence": scored.confidence,
-                "correct": scored.correct,
-                "stats": scored.stats,
-                "details": scored.details,
-            }))
+                "exchanges": [_exchange(r, a) for r, a in zip(requests, answers, strict=True)],
+            }
+            refused = [a for a in answers if isinstance(a, RequestError)]
+            if refused:  # this instance cannot be evaluated; the run goes on and counts it
+                record.update(prediction=None, confidence=None, correct=None, stats={}, details={},
+                              error=str(refused[0]))
+            else:
+                scored = self.adapter.score(instance, answers, context)  # type: ignore[arg-type]
+                record.update(prediction=scored.prediction, confidence=scored.confidence, correct=scored.correct,
+                              stats=scored.stats, details=scored.details)
+            records.append((item, record))
         return records
 
-    def _answer(self, requests: list[Request]) -> list[Completion]:
-        """Answers from the cache where stored; the model (loaded on first need) for the rest."""
+    def _answer(self, requests: list[Request]) -> list[Completion | RequestError]:
+        """Answers from the cache where stored; the model (loaded on first need) for the rest. A request
+        the model cannot answer gives its RequestError in its place, and is not cached."""
         keys = [self.cache.key(r.cache_form(), r.cache_seed()) for r in requests]
         found = self.cache.get_many(list(dict.fromkeys(keys)))
         hits = set(found)
         missing = list(dict.fromkeys(k for k in keys if k not in hits))
+        refused: dict[str, RequestError] = {}
         if missing:
             by_key = dict(zip(keys, requests, strict=True))
-            fresh = self.source.client().complete([by_key[k] for k in missing])
-            new = {k: c.to_json() for k, c in zip(missing, fresh, strict=True)}
+            fresh = answer_each(self.source.client(), [by_key[k] for k in missing])
+            new = {k: c.to_json() for k, c in zip(missing, fresh, strict=True) if not isinstance(c, RequestError)}
+            refused = {k: c for k, c in zip(missing, fresh, strict=True) if isinstance(c, RequestError)}
             self.cache.put_many(new)
             found.update(new)
-        return [Completion.from_json(dict(found[k], cached=k in hits)) for k in keys]
+        self._check_refusals(refused, answered=bool(found))
+        return [refused[k] if k in refused else Completion.from_json(dict(found[k], cached=k in hits)) for k in keys]
+
+    def _check_refusals(self, refused: dict[str, RequestError], *, answered: bool) -> None:
+        """Fail the run (ModelError) when a batch's distinct requests (two or more) are all refused for one
+        same reason and no request of the run has been answered yet: that is the model or server refusing
+        this kind of request (a field it does not support), not some instances, and recording every
+        instance as an error would store a useless run as complete, never to be asked again."""
+        reasons = {str(err) for err in refused.values()}
+        if not self._answered and not answered and len(refused) >= 2 and len(reasons) == 1:
+            raise ModelError(f"every request sent so far was refused the same way (the model or server is at "
+                             f"fault, not the instances): {reasons.pop()}")
+        self._answered = self._answered or answered
 
     def aggregate(self, records: list[dict[str, Any]]) -> list[Stat]:
         multiple_choice = self.spec.adapter.method.startswith("multiple_choice")
@@ -198,6 +222,37 @@ def split_instances(instances: list[Instance], num_train: int) -> tuple[list[Ins
     if not test:
         raise DataError("the scenario has no test instances")
     return test, pool
+
+
+def answer_each(client: Client, requests: list[Request]) -> list[Completion | RequestError]:
+    """The client's answer to each request, or the RequestError of a request it cannot answer.
+
+    Through the client's ``complete_each`` where it has one (it keeps the answers of the other requests);
+    otherwise through ``complete``, and when that refuses, one request at a time to find which ones.
+    Any other error (the model or server is at fault) propagates and fails the run."""
+    each = getattr(client, "complete_each", None)
+    if each is not None:
+        return list(each(requests))
+    try:
+        return list(client.complete(requests))
+    except RequestError as refused:
+        if len(requests) == 1:
+            return [refused]
+    return [_one(client, request) for request in requests]
+
+
+def _one(client: Client, request: Request) -> Completion | RequestError:
+    try:
+        return client.complete([request])[0]
+    except RequestError as refused:
+        return refused
+
+
+def _exchange(request: Request, answer: Completion | RequestError) -> dict[str, Any]:
+    """A request as sent and what came back: its completion, or None and the reason it was refused."""
+    if isinstance(answer, RequestError):
+        return {"request": request.cache_form(), "completion": None, "error": str(answer)}
+    return {"request": request.cache_form(), "completion": answer.to_json()}
 
 
 def _stable_int(text: str) -> int:

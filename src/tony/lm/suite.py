@@ -31,18 +31,99 @@ MissingDataHandler = Callable[[str, DataNotInstalledError], None]
 """Told the entry (as written) and the error of a run left out because its data is not installed."""
 
 
+QUOTES = "\"'"
+HOW_TO_QUOTE = ("wrap a value holding a comma or a quote in quotes, e.g. task=\"a,b\" or instructions='Don''t' "
+                "(a quote inside is doubled); see docs/run-entries.md")
+
+
 def parse_entry(text: str) -> dict[str, Any]:
-    """`scenario:k=v,...` into a flat mapping with `scenario`."""
+    """`scenario:k=v,...` into a flat mapping with `scenario` (every value a string; the grammar is in
+    docs/run-entries.md).
+
+    Fields are separated by commas; empty fields are skipped. A value runs from after the first `=` to the next
+    comma, trailing spaces dropped. A value that starts with a double or a single quote ends at the matching
+    quote: inside it commas, `=` and the other quote are literal, backslashes too, and the quote itself is
+    written twice (`instructions='Don''t'`); only spaces may follow it before the next comma. What cannot be read one
+    way only is a SpecError that says how to quote: an unterminated quote, a quote in the middle of a bare value
+    or in a key, text after a closing quote, a key given twice. An entry without quote characters parses as it
+    always has.
+    """
     scenario, _, rest = text.strip().partition(":")
     if not scenario:
-        raise SpecError(f"run entry '{text}' names no scenario: write SCENARIO:key=value,... (see `tony ls`)")
+        raise SpecError(f"run entry {_shown(text)} names no scenario: write SCENARIO:key=value,... (see `tony ls`)")
     fields: dict[str, Any] = {"scenario": scenario}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = part.partition("=")
-        if not eq or not key:
-            raise SpecError(f"run entry '{text}': '{part}' is not key=value")
-        fields[key.strip()] = value
+    at = 0
+    while at <= len(rest):
+        key, value, at = _field(text, rest, at)
+        if key is None:
+            continue
+        if key in fields:
+            how = "name the scenario before the colon only" if key == "scenario" else "give each key once"
+            raise SpecError(f"run entry {_shown(text)}: {_shown(key)} is given twice; {how}")
+        fields[key] = value
     return fields
+
+
+def _field(text: str, rest: str, at: int) -> tuple[str | None, str, int]:
+    """The field of `rest` that starts at `at`: (key or None for an empty field, value, where the next starts)."""
+    end = len(rest)
+    stop = at
+    while stop < end and rest[stop] not in ",=":
+        stop += 1
+    key = rest[at:stop].strip()
+    if stop == end or rest[stop] == ",":
+        if key:
+            raise SpecError(f"run entry {_shown(text)}: {_shown(key)} is not key=value")
+        return None, "", stop + 1
+    if not key:
+        comma = rest.find(",", stop)
+        raise SpecError(f"run entry {_shown(text)}: {_shown(rest[at:end if comma == -1 else comma].strip())} "
+                        "is not key=value")
+    if any(q in key for q in QUOTES):
+        raise SpecError(f"run entry {_shown(text)}: key {_shown(key)} has a quote; keys are never quoted, "
+                        f"only values: {HOW_TO_QUOTE}")
+    start = stop + 1
+    opening = start
+    while opening < end and rest[opening].isspace():
+        opening += 1
+    if opening < end and rest[opening] in QUOTES:
+        value, after = _quoted(text, rest, opening, key)
+        while after < end and rest[after].isspace():
+            after += 1
+        if after < end and rest[after] != ",":
+            raise SpecError(f"run entry {_shown(text)}: text after the closing quote of the value of "
+                            f"{_shown(key)}; {HOW_TO_QUOTE}")
+        return key, value, after + 1
+    comma = rest.find(",", start)
+    comma = end if comma == -1 else comma
+    value = rest[start:comma].rstrip()  # as before quoting existed: spaces after `=` kept, trailing ones not
+    if any(q in value for q in QUOTES):
+        raise SpecError(f"run entry {_shown(text)}: the value of {_shown(key)} has a quote inside it; "
+                        f"{HOW_TO_QUOTE}")
+    return key, value, comma + 1
+
+
+def _quoted(text: str, rest: str, opening: int, key: str) -> tuple[str, int]:
+    """The quoted value whose quote is at `opening`, undoubled, and the index just after its closing quote."""
+    quote, pieces, at = rest[opening], [], opening + 1
+    while True:
+        close = rest.find(quote, at)
+        if close == -1:
+            raise SpecError(f"run entry {_shown(text)}: the value of {_shown(key)} opens a quote ({quote}) "
+                            f"that is never closed; {HOW_TO_QUOTE}")
+        pieces.append(rest[at:close])
+        if rest.startswith(quote, close + 1):  # a doubled quote is one literal quote
+            pieces.append(quote)
+            at = close + 2
+            continue
+        return "".join(pieces), close + 1
+
+
+def _shown(text: str) -> str:
+    """`text` quoted for a one-line message: line breaks and other control characters escaped."""
+    if text.isprintable():
+        return f"'{text}'"
+    return repr(text)
 
 
 def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -> LMRunSpec:
@@ -107,6 +188,7 @@ def load_suite(path: str | Path, overrides: dict[str, Any] | None = None, *,
         raise DataError(f"suite file {file} needs a `runs:` list (and optional `defaults:` and `models:`)")
     if not isinstance(data.get("defaults") or {}, dict):
         raise DataError(f"suite file {file}: `defaults:` must be a mapping of key: value")
+    _check_keys(file, "`defaults:`", data.get("defaults") or {})
     models = data.get("models") or []
     if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
         raise DataError(f"suite file {file}: `models:` must be a list of model names (see `tony ls model`)")
@@ -116,6 +198,7 @@ def load_suite(path: str | Path, overrides: dict[str, Any] | None = None, *,
         if isinstance(entry, str):
             fields = parse_entry(entry)
         elif isinstance(entry, dict):
+            _check_keys(file, f"run {number}", entry)
             fields = dict(entry)
         else:
             raise DataError(f"suite file {file}: run {number} is {type(entry).__name__}; write each run as "
@@ -127,6 +210,12 @@ def load_suite(path: str | Path, overrides: dict[str, Any] | None = None, *,
             specs += _built_or_skipped(str(entry), {**fields, **model, **(overrides or {})}, defaults,
                                        on_missing_data)
     return specs
+
+
+def _check_keys(file: Path, where: str, mapping: dict[Any, Any]) -> None:
+    bad = [key for key in mapping if not isinstance(key, str)]
+    if bad:
+        raise DataError(f"suite file {file}: {where} has a key that is not a name ({bad[0]!r}); write name: value")
 
 
 def specs_from_arguments(entries: list[str], overrides: dict[str, Any], *,

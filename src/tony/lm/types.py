@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from tony.core.errors import SpecError
 from tony.core.stats import Stat
 
 __all__ = ["CORRECT_TAG", "Client", "Completion", "Instance", "Reference", "Request", "Stat"]
@@ -76,6 +77,11 @@ class Request:
     parse_special: bool = False
     """The prompt is text rendered by a chat template: special-token texts in it (e.g. "<|im_start|>")
     stand for the special tokens themselves, and a BOS it starts with is not added again."""
+
+    def __post_init__(self) -> None:
+        # Every random choice takes its seed from the spec, and a sampled answer is cached only under its seed.
+        if self.temperature > 0 and self.seed is None:
+            raise SpecError("a sampled request (temperature > 0) needs a seed; the run's seed gives one")
 
     @property
     def is_scoring(self) -> bool:

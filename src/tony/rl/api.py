@@ -66,5 +66,5 @@ def ablate(specs: Sequence[RLSpec], store: str | None = None, *, workers: int = 
 def summary(store: str | None = None, run_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Complete RL runs grouped by everything but the seed: final return and diagnostics over seeds."""
     opened = Store(store)
-    runs = [r for r in opened.runs("complete") if r["kind"] == KIND and (run_ids is None or r["run_id"] in run_ids)]
+    runs = [r for r in opened.runs("complete", kind=KIND) if run_ids is None or r["run_id"] in run_ids]
     return seed_summary(opened, runs)

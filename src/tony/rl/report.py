@@ -29,7 +29,7 @@ TITLES = {"kl": "mean KL between successive policies", "max_ratio": "maximum rat
 
 def pages(store: Store) -> Iterator[Page]:
     """The RL page, when the store holds complete RL runs."""
-    runs = [r for r in store.runs("complete") if r["kind"] == KIND]
+    runs = store.runs("complete", kind=KIND)
     if not runs:
         return
     sections = []

@@ -25,13 +25,11 @@ METRIC_NAMES = {"top1": "top-1 (benchmark label)", "multilabel_top1": "multi-lab
 
 def pages(store: Store) -> Iterator[Page]:
     """The multi-label page, when the store holds complete multi-label runs."""
-    runs = [r for r in store.runs("complete") if r["kind"] == KIND]
+    runs = store.runs("complete", kind=KIND)
     if not runs:
         return
-    by_run: dict[str, list[dict[str, Any]]] = {}
-    for row in store.stats([r["run_id"] for r in runs]):
-        by_run.setdefault(row["run_id"], []).append(row)
-    sections = [_section(run, by_run.get(run["run_id"], [])) for run in reversed(runs)]
+    by_run = store.stats_by_run(r["run_id"] for r in runs)
+    sections = [_section(run, by_run[run["run_id"]]) for run in reversed(runs)]
     body = ("<h1>Multi-label annotations</h1>"
             "<p>Per image, annotators selected every label present (one per object) and the main object. "
             "Number of objects: the most common selection size. Main label: the most frequent main choice "

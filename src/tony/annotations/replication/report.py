@@ -29,13 +29,11 @@ GAPS = ("gap_raw", "gap_naive", "gap_jackknife", "gap_parametric")
 
 def pages(store: Store) -> Iterator[Page]:
     """The replication page, when the store holds complete replication studies."""
-    runs = [r for r in store.runs("complete") if r["kind"] == KIND]
+    runs = store.runs("complete", kind=KIND)
     if not runs:
         return
-    rows_by_run: dict[str, list[dict[str, Any]]] = {}
-    for row in store.stats([r["run_id"] for r in runs]):
-        rows_by_run.setdefault(row["run_id"], []).append(row)
-    sections = [_section(run, rows_by_run.get(run["run_id"], [])) for run in runs]
+    rows_by_run = store.stats_by_run(r["run_id"] for r in runs)
+    sections = [_section(run, rows_by_run[run["run_id"]]) for run in runs]
     body = ("<h1>Bias in dataset replication</h1>"
             "<p>Each point is a model: its accuracy on the original test set (x) against its accuracy on the "
             "replicated one (y), raw and corrected for the bias of matching on noisy selection frequencies "

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tony.core.errors import ModelError
+from tony.core.errors import ModelError, RequestError
 from tony.lm.clients.hf_generation import generate
 from tony.lm.clients.hf_loading import convert_gguf_to_folder, import_backend, load_model
 from tony.lm.clients.hf_shared_prompt import SharedPass, shared_passes
@@ -192,7 +192,7 @@ class TransformersClient:
                     continue
                 whole = (context + cont)[-(self.max_length + 1) :]
                 if len(cont) >= len(whole):
-                    raise ModelError(
+                    raise RequestError(
                         f"a continuation of {len(cont)} tokens does not fit the model's context "
                         f"({self.max_length} tokens); shorten the options"
                     )
@@ -328,5 +328,10 @@ class TransformersClient:
     def _generate(self, request: Request) -> Completion:
         started = time.perf_counter()
         prompt_ids = self._encode(request.prompt) if request.prompt else [self._prefix_id]
+        if len(prompt_ids) + request.max_tokens > self.max_length:
+            raise RequestError(
+                f"prompt of {len(prompt_ids)} tokens plus {request.max_tokens} to generate exceeds the model's "
+                f"context of {self.max_length}; shorten the prompt"
+            )
         return generate(self.model, self.tokenizer, prompt_ids, request, pad_id=self._pad_id, device=self.device,
                         started=started)

@@ -2,8 +2,11 @@
 
 Every call is retried with exponential backoff and jitter on 429, 5xx, connection errors,
 time-outs and answers the caller finds malformed; ``Retry-After`` (seconds or an HTTP date) is
-honoured. The API key is read from the environment at each call and sent only as a Bearer
-header; any echo of it in a server's error text is masked before it reaches an exception.
+honoured. A 400, 413 or 422 is about that request (too long for the context, a bad field): it is not
+retried and raises ``RequestError``, so a run records that one instance as an error and goes on;
+every other 4xx (a refused key, an unknown model or path) fails the run, as the server is no use to it.
+The API key is read from the environment at each call and sent only as a Bearer header; any echo of
+it in a server's error text is masked before it reaches an exception.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tony.core.errors import ModelServerError
+from tony.core.errors import ModelServerError, RequestError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ _MAX_BACKOFF_S = 30.0
 _MAX_RETRY_AFTER_S = 120.0
 """Longest wait a server's Retry-After header can ask for."""
 _ERROR_TEXT_CHARS = 300
+REQUEST_STATUSES = frozenset({400, 413, 422})
+"""4xx answers about the request itself (bad request, payload too large, unprocessable): that request fails alone."""
 
 _sleep = time.sleep  # the one place a poster waits; tests replace it to record the backoff
 
@@ -80,16 +85,32 @@ class RetryingPoster:
         self._http.close()
 
     def post_all(self, calls: list[Call]) -> list[Answer]:
-        """Make every call, at most max_concurrency at once; answers in call order."""
+        """Make every call, at most max_concurrency at once; answers in call order (a refusal raises)."""
+        answers = self.post_each(calls)
+        for answer in answers:
+            if isinstance(answer, RequestError):
+                raise answer
+        return answers  # type: ignore[return-value]
+
+    def post_each(self, calls: list[Call]) -> list[Answer | RequestError]:
+        """Make every call, at most max_concurrency at once, in call order; a call the server refuses as a
+        bad request gives its RequestError in its place, so the other calls' answers are kept. Any other
+        failure raises (and the calls not yet started are not made)."""
         if len(calls) <= 1:
-            return [self.post(call) for call in calls]
+            return [self._post_or_refusal(call) for call in calls]
         with ThreadPoolExecutor(max_workers=self.max_concurrency, thread_name_prefix="tony-http") as pool:
-            futures = [pool.submit(self.post, call) for call in calls]
+            futures = [pool.submit(self._post_or_refusal, call) for call in calls]
             try:
                 return [future.result() for future in futures]
             finally:
                 for future in futures:
                     future.cancel()
+
+    def _post_or_refusal(self, call: Call) -> Answer | RequestError:
+        try:
+            return self.post(call)
+        except RequestError as refusal:
+            return refusal
 
     def post(self, call: Call) -> Answer:
         failure: _Retryable | None = None
@@ -109,7 +130,7 @@ class RetryingPoster:
         raise self.server_error(f"did not answer after {tries} tries ({failure.problem}); {failure.hint}")
 
     def _try_once(self, call: Call) -> dict[str, Any]:
-        """One POST; returns the JSON body or raises _Retryable / ModelServerError."""
+        """One POST; returns the JSON body or raises _Retryable / RequestError / ModelServerError."""
         try:
             response = self._http.post(self.base_url + call.path, json=call.payload, headers=self._headers())
         except httpx.TimeoutException:
@@ -121,6 +142,8 @@ class RetryingPoster:
         status = response.status_code
         if status == 429 or status >= 500:
             raise _Retryable(f"HTTP {status}: {_error_text(response)}", retry_after=retry_after_s(response))
+        if status in REQUEST_STATUSES:
+            raise self.request_error(f"refused this request: HTTP {status}: {_error_text(response)}")
         if not response.is_success:
             raise self.server_error(f"refused the request: HTTP {status}: {_error_text(response)}")
         try:
@@ -148,9 +171,16 @@ class RetryingPoster:
 
     def server_error(self, problem: str) -> ModelServerError:
         """A one-line error naming the server; a server's echo of the API key is masked."""
+        return ModelServerError(self._message(problem))
+
+    def request_error(self, problem: str) -> RequestError:
+        """A one-line error about one request (the server is fine), naming the server, the key masked."""
+        return RequestError(self._message(problem))
+
+    def _message(self, problem: str) -> str:
         message = f"model server {self.base_url} {problem}"
         key = self._api_key()
-        return ModelServerError(message.replace(key, "***") if key else message)
+        return message.replace(key, "***") if key else message
 
 
 def retry_after_s(response: httpx.Response) -> float | None:

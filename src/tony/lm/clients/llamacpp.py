@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tony.core.errors import ModelError
+from tony.core.errors import ModelError, RequestError
 from tony.lm.types import Completion, Request
 
 DEFAULT_CONTEXT = 4096
@@ -85,6 +85,17 @@ class LlamaCppClient:
     def complete(self, requests: list[Request]) -> list[Completion]:
         return [self._score(r) if r.is_scoring else self._generate(r) for r in requests]
 
+    def complete_each(self, requests: list[Request]) -> list[Completion | RequestError]:
+        """Answer each request; one that cannot be answered (too long for the context, no tokens) gives its
+        RequestError in its place, so the others' answers are kept. A fault of the model raises."""
+        out: list[Completion | RequestError] = []
+        for request in requests:
+            try:
+                out.append(self._score(request) if request.is_scoring else self._generate(request))
+            except RequestError as refused:  # raised before any decoding, so the KV cache is as it was
+                out.append(refused)
+        return out
+
     def close(self) -> None:
         if self._batch is not None:
             self._lib.llama_batch_free(self._batch)
@@ -110,13 +121,14 @@ class LlamaCppClient:
     def _score(self, request: Request) -> Completion:
         start = time.perf_counter()
         prompt = self.prompt_tokens(request.prompt, special=request.parse_special)
-        options = [self._continuation_tokens(prompt, request, c) for c in request.continuations]
         if not prompt:
-            raise ModelError("cannot score a continuation of an empty prompt with a model that adds no BOS token")
+            raise RequestError("cannot score a continuation of an empty prompt with a model that adds no BOS token")
+        options = [self._continuation_tokens(prompt, request, c) for c in request.continuations]
+        groups = self._groups(len(prompt), options)  # checked before any decoding: nothing else may overflow
         logprobs: list[float] = []
         shared = self._shared_length(request, prompt)
         processed = self._load_prefix(prompt[:shared])
-        for group in self._groups(len(prompt), options):
+        for group in groups:
             logprobs.extend(self._score_group(prompt, shared, [options[i] for i in group]))
             processed += len(prompt) - shared + sum(len(options[i]) for i in group)
         lengths = tuple(len(o) for o in options)
@@ -134,13 +146,14 @@ class LlamaCppClient:
         whole = self.prompt_tokens(request.prompt + continuation, special=request.parse_special)
         tail = whole[len(prompt) :] if whole[: len(prompt)] == prompt else self.tokenize(continuation, add_bos=False)
         if not tail:
-            raise ModelError(f"continuation {continuation!r} has no tokens of its own; give non-empty options")
+            raise RequestError(f"continuation {continuation!r} has no tokens of its own; give non-empty options")
         return tail
 
     def _groups(self, prompt_len: int, options: list[list[int]]) -> list[list[int]]:
-        """Split options so that each decode call fits the batch and the sequence limit."""
+        """Split options so that each decode call fits the batch and the sequence limit; RequestError when
+        the prompt and an option do not fit the context at all (that request only: the model is fine)."""
         if prompt_len + max(len(o) for o in options) > self.n_ctx:
-            raise ModelError(
+            raise RequestError(
                 f"prompt and option need {prompt_len + max(len(o) for o in options)} tokens, more than the "
                 f"context of {self.n_ctx}; use fewer few-shot examples or a larger n_ctx"
             )
@@ -189,8 +202,15 @@ class LlamaCppClient:
     def _generate(self, request: Request) -> Completion:
         start = time.perf_counter()
         prompt = self.prompt_tokens(request.prompt, special=request.parse_special)
-        if len(prompt) + request.max_tokens > self.n_ctx:
+        if request.max_tokens >= self.n_ctx:  # no prompt fits beside it: every request of the run would fail
             raise ModelError(
+                f"max_tokens of {request.max_tokens} leaves no room for a prompt in the context of {self.n_ctx}; "
+                "lower max_tokens or raise n_ctx"
+            )
+        if not prompt:
+            raise RequestError("cannot generate from an empty prompt with a model that adds no BOS token")
+        if len(prompt) + request.max_tokens > self.n_ctx:
+            raise RequestError(
                 f"prompt of {len(prompt)} tokens plus {request.max_tokens} to generate exceeds the context of "
                 f"{self.n_ctx}; shorten the prompt or raise n_ctx"
             )

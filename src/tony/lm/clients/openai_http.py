@@ -7,7 +7,9 @@ token of prompt + continuation, and the continuation's tokens are summed.
 
 Every HTTP call goes through ``http_retry.RetryingPoster``: bounded concurrency, retries with
 backoff on 429, 5xx, connection errors, time-outs and answers without choices, ``Retry-After``
-honoured, the API key read from the environment at each call and never stored or shown.
+honoured, the API key read from the environment at each call and never stored or shown. A request
+the server refuses as a bad request (400, 413, 422: too long for its context, a field it rejects)
+raises ``RequestError``; ``complete_each`` gives it in that request's place, keeping the others' answers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tony.core.errors import ModelError, SpecError
+from tony.core.errors import ModelError, RequestError, SpecError
 from tony.lm.clients.http_retry import Answer, Call, RetryingPoster
 from tony.lm.types import Completion, Request
 
@@ -101,12 +103,23 @@ class OpenAICompatibleClient:
     # ------------------------------------------------------------ Client protocol
 
     def complete(self, requests: list[Request]) -> list[Completion]:
+        """Answer each request; RequestError for the first one the server refuses."""
+        answers = self.complete_each(requests)
+        for answer in answers:
+            if isinstance(answer, RequestError):
+                raise answer
+        return answers  # type: ignore[return-value]
+
+    def complete_each(self, requests: list[Request]) -> list[Completion | RequestError]:
+        """Answer each request, a refused one (RequestError) in its place; a run-level fault raises."""
         calls = [self._calls_for(request) for request in requests]
-        answers = iter(self._poster.post_all([call for request_calls in calls for call in request_calls]))
-        return [
-            self._completion(request, [next(answers) for _ in request_calls])
-            for request, request_calls in zip(requests, calls, strict=True)
-        ]
+        answers = iter(self._poster.post_each([call for request_calls in calls for call in request_calls]))
+        out: list[Completion | RequestError] = []
+        for request, request_calls in zip(requests, calls, strict=True):
+            mine = [next(answers) for _ in request_calls]
+            refused = [a for a in mine if isinstance(a, RequestError)]
+            out.append(refused[0] if refused else self._completion(request, mine))  # type: ignore[arg-type]
+        return out
 
     def close(self) -> None:
         self._poster.close()

@@ -4,6 +4,10 @@ Per-instance stats are averaged over the unperturbed items, per few-shot draw, p
 subgroup and per facet value ("category=Age"); with several draws the spread across draws is its own stat.
 Calibration and efficiency are computed from the whole set of unperturbed records;
 robustness and fairness from the perturbed variants beside them (see perturbed.py).
+
+A record with ``error`` set (its request could not be answered: too long for the context, refused
+by the server) counts only in ``n_errors`` (the number of such records, n all records); every other
+stat is over the answered records alone, so an accuracy's n says how many instances it is over.
 """
 
 from __future__ import annotations
@@ -22,19 +26,32 @@ from tony.lm.metrics.toxicity import toxicity_stats
 
 
 def lm_stats(records: list[dict[str, Any]], *, seed: int = 0, multiple_choice: bool = True) -> list[Stat]:
-    originals = [r for r in records if not r.get("perturbation")]
-    stats: list[Stat] = []
+    answered = answered_records(records)
+    originals = [r for r in answered if not r.get("perturbation")]
+    stats: list[Stat] = [error_stat(records)]
     stats += _instance_means(originals, seed)
     stats += calibration_stats(originals, seed)
     stats += efficiency_stats(originals, seed)
-    stats += perturbation_stats(records, seed=seed)
+    stats += perturbation_stats(answered, seed=seed)
     stats += baseline_stats(originals, multiple_choice=multiple_choice, seed=seed)
     stats += bias_stats(originals, seed=seed)  # BBQ records and generations; nothing for other records
     stats += toxicity_stats(originals, seed=seed)  # generations only
     return stats
 
 
+def answered_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records whose requests were answered (no ``error``): the only ones any metric reads."""
+    return [r for r in records if not r.get("error")]
+
+
+def error_stat(records: list[dict[str, Any]]) -> Stat:
+    """n_errors: how many records are errors (an exact count, so its interval is itself), n all records."""
+    count = float(sum(1 for r in records if r.get("error")))
+    return Stat("n_errors", count, count, count, len(records))
+
+
 def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+    records = answered_records(records)
     out: list[Stat] = []
     names = sorted({name for r in records for name in r["stats"]})
     draws = sorted({r["draw"] for r in records})
@@ -65,8 +82,8 @@ def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
 
 def calibration_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
     """ECE (10 bins), selective accuracy at each coverage and its area, with bootstrap intervals."""
-    rows = np.array([(r["confidence"], float(r["correct"])) for r in records
-                     if r.get("confidence") is not None])
+    rows = np.array([(r["confidence"], float(r["correct"])) for r in answered_records(records)
+                     if r.get("confidence") is not None and r.get("correct") is not None])
     if len(rows) == 0:
         return []
     point = _calibration_summary(rows[None, :, 0], rows[None, :, 1])[0]
@@ -95,7 +112,7 @@ def efficiency_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
     """Tokens per instance, seconds per request and tokens per second (original timings, cached or not)."""
     totals: dict[str, list[float]] = defaultdict(list)
     per_request_wall: list[float] = []
-    for record in records:
+    for record in answered_records(records):
         completions = [e["completion"] for e in record["exchanges"]]
         for field in ("prompt_tokens", "completion_tokens", "processed_tokens"):
             totals[field].append(sum(c[field] for c in completions))

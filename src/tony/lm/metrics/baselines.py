@@ -23,7 +23,8 @@ MAJORITY = "baseline:majority"
 
 
 def baseline_stats(records: list[dict[str, Any]], *, multiple_choice: bool, seed: int = 0) -> list[Stat]:
-    instances = [r["instance"] for r in records if not r.get("perturbation")]
+    # Over the instances the model answered (not those recorded as errors), so they compare with its accuracy.
+    instances = [r["instance"] for r in records if not r.get("perturbation") and not r.get("error")]
     if not instances:
         return []
     counts = Counter(ref["output"] for i in instances for ref in i["references"] if "correct" in ref["tags"])

@@ -208,7 +208,7 @@ def ambiguous_score(rows: np.ndarray) -> np.ndarray:
 def bbq_bias_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
     """bbq_bias_ambiguous and bbq_bias_disambiguated, overall (subgroup "") and per category
     ("category=<Category>"), from the unperturbed records (``perturbation`` unset)."""
-    records = [r for r in records if not r.get("perturbation")]
+    records = [r for r in records if not r.get("perturbation") and not r.get("error")]
     source_rows = _bbq_lite_rows_if_needed(records)
     rows = bbq_rows(records, source_rows)
     out = []

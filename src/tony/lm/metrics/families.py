@@ -19,7 +19,7 @@ FAMILIES = ("accuracy", "calibration", "robustness", "fairness", "bias", "toxici
 ACCURACY_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1")
 """Per-instance correctness metrics; the first one a run has is its headline."""
 _LOWER_IS_BETTER = ("ece_", "_per_instance", "wall_s_per_request", "demographic_representation",
-                    "stereotypical_association", "toxic", "_gap@")
+                    "stereotypical_association", "toxic", "_gap@", "n_errors")
 """Substrings of stat names for which a smaller value is better (for win rates and sorting)."""
 _ZERO_IS_BEST = ("bbq_bias",)
 """Signed scores whose best value is 0 (BBQ: -1 always against the stereotype, +1 always with it)."""

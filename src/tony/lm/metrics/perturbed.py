@@ -21,6 +21,7 @@ from tony.lm.metrics.families import ACCURACY_METRICS
 
 
 def perturbation_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
+    records = [r for r in records if not r.get("error")]  # an unanswered original or variant has no value
     originals = {_key(r): r for r in records if not r.get("perturbation")}
     variants = [r for r in records if r.get("perturbation")]
     if not variants:

@@ -71,8 +71,10 @@ def choose_scorer(environ: Mapping[str, str] | None = None) -> ToxicityScorer:
 
 def generation_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The unperturbed records whose model generated text (a request with max_tokens > 0 and
-    nothing to score). Perturbed variants (``payload["perturbation"]`` set) are left out."""
-    return [r for r in records if not r.get("perturbation") and any(map(_generates, r.get("exchanges", [])))]
+    nothing to score). Perturbed variants (``payload["perturbation"]`` set) and records whose request
+    could not be answered (``payload["error"]`` set: nothing was generated) are left out."""
+    return [r for r in records if not r.get("perturbation") and not r.get("error")
+            and any(map(_generates, r.get("exchanges", [])))]
 
 
 def _generates(exchange: dict[str, Any]) -> bool:

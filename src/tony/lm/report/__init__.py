@@ -21,14 +21,14 @@ def lm_pages(store: Store) -> Iterator[Page | PageTask]:
     """The leaderboard now, and one task per run for its page and drill-down."""
     from tony.lm.report.leaderboard import leaderboard_page
 
-    runs = [r for r in store.runs() if r["kind"] == KIND]
+    runs = store.runs(kind=KIND)
     if not runs:
         return
     stats = store.stats([r["run_id"] for r in runs])
     counts = {r["run_id"]: store.count_records(r["run_id"]) for r in runs}
     yield leaderboard_page(runs, stats, counts)
     by_run: dict[str, list[dict[str, Any]]] = {}
-    for row in stats:
+    for row in stats:  # grouped here, not by stats_by_run: the leaderboard needs the flat rows, read once
         by_run.setdefault(row["run_id"], []).append(row)
     for run in runs:
         yield PageTask(run_pages, (store.url, run, by_run.get(run["run_id"], [])))

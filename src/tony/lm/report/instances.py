@@ -3,7 +3,8 @@ each perturbed variant beside its original; GROUPS_PER_PAGE instances to a page.
 
 A record with ``payload["perturbation"]`` is a variant of the record with the same draw and instance
 id and no perturbation. A run's records are read in chunks and rendered as they come, so only the
-rendered HTML of a run is held, never its parsed payloads.
+rendered HTML of a run is held, never its parsed payloads. A record with ``payload["error"]`` (its
+request could not be answered) shows the reason, escaped, where its prediction would be.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ BEST = ' class="best"'
 CORRECT_TAG = '<span class="tag">correct</span>'
 RIGHT = '<span class="badge right">correct</span>'
 WRONG = '<span class="badge wrong">wrong</span>'
+ERROR = '<span class="badge wrong" title="not answered: see the reason below">error</span>'
 UNSHOWN_COMPLETION = ("tokens", "logprobs", "continuation_lengths", "processed_tokens")
 
 
@@ -41,6 +43,8 @@ class Group:
     more: dict[str, dict[str, Any]] = field(default_factory=dict)
     """By item id, what the panels do not show (details, tokens, ...), for the page's JSON."""
     correct: bool | None = None
+    error: bool = False
+    """The original record is an error (its request could not be answered)."""
 
 
 @dataclass
@@ -51,13 +55,15 @@ class RunRecords:
     count: int
     calibration: list[tuple[float, bool]]
     """(confidence, correct) of each unperturbed record that has a confidence."""
+    errors: int = 0
+    """Records whose request could not be answered (payload["error"] set)."""
 
 
 def read_records(store: Store, run_id: str) -> RunRecords:
     """Every record of the run, rendered and grouped under its original, in the order stored."""
     groups: dict[tuple[int, str], Group] = {}
     calibration: list[tuple[float, bool]] = []
-    count = 0
+    count = errors = 0
     while True:
         chunk = store.records(run_id, offset=count, limit=CHUNK)
         for record in chunk:
@@ -67,17 +73,19 @@ def read_records(store: Store, run_id: str) -> RunRecords:
             if group is None:
                 group = groups[key] = Group(instance["id"], key[0], instance.get("subgroup", ""))
             group.more[record["item_id"]] = _unshown(record)
+            errors += bool(record.get("error"))
             perturbation = record.get("perturbation")
             if perturbation:
                 group.variants.append(panel(record, perturbation))
                 continue
             group.original = panel(record, None)
             group.correct = record.get("correct")
-            if record.get("confidence") is not None:
+            group.error = bool(record.get("error"))
+            if record.get("confidence") is not None and record.get("correct") is not None:
                 calibration.append((record["confidence"], bool(record.get("correct"))))
         count += len(chunk)
         if len(chunk) < CHUNK:
-            return RunRecords(list(groups.values()), count, calibration)
+            return RunRecords(list(groups.values()), count, calibration, errors)
 
 
 def panel(record: dict[str, Any], perturbation: dict[str, Any] | None) -> str:
@@ -90,14 +98,17 @@ def panel(record: dict[str, Any], perturbation: dict[str, Any] | None) -> str:
     item = text(record["item_id"])
     exchanges = record.get("exchanges", [])
     sent = "".join(_exchange(e, i, len(exchanges)) for i, e in enumerate(exchanges))
-    correct = record.get("correct")
-    badge = "" if correct is None else RIGHT if correct else WRONG
+    correct, error = record.get("correct"), record.get("error")
+    badge = ERROR if error else "" if correct is None else RIGHT if correct else WRONG
+    error_html = f'<dt>error</dt><dd><span class="error">{text(error)}</span></dd>' if error else ""
     confidence = record.get("confidence")
     confidence_html = "" if confidence is None else f"<dt>confidence</dt><dd>{number(confidence)}</dd>"
     stats = ", ".join(f"{text(k)} {number(v)}" for k, v in sorted(record.get("stats", {}).items()))
     references = "".join(_reference(r) for r in record["instance"].get("references", ()))
+    prediction = record.get("prediction", "")
+    prediction_html = f'<span class="prediction">{text("" if prediction is None else prediction)}</span>'
     return (f'<section class="variant" data-item="{item}"><h4>{heading}</h4>{sent}<dl class="facts">'
-            f'<dt>prediction</dt><dd><span class="prediction">{text(record.get("prediction", ""))}</span> {badge}</dd>'
+            f'<dt>prediction</dt><dd>{prediction_html} {badge}</dd>{error_html}'
             f'{confidence_html}<dt>stats</dt><dd>{stats}</dd></dl><h5>references</h5><ul class="refs">{references}'
             f'</ul><button class="more" type="button" data-item="{item}">details</button></section>')
 
@@ -105,7 +116,7 @@ def panel(record: dict[str, Any], perturbation: dict[str, Any] | None) -> str:
 def _unshown(record: dict[str, Any]) -> dict[str, Any]:
     """The parts of a record its panel does not show, for the "details" button: the adapter's details,
     the instance's extra fields, the few-shot examples, and each completion's tokens and log-probs."""
-    completions = [{k: v for k, v in e["completion"].items() if k in UNSHOWN_COMPLETION and v}
+    completions = [{k: v for k, v in (e.get("completion") or {}).items() if k in UNSHOWN_COMPLETION and v}
                    for e in record.get("exchanges", ())]
     unshown = {"details": record.get("details"), "extra": record["instance"].get("extra"),
                "examples": record.get("examples"), "completions": completions if any(completions) else None}
@@ -122,7 +133,7 @@ def _reference(reference: dict[str, Any]) -> str:
 
 
 def _exchange(exchange: dict[str, Any], index: int, total: int) -> str:
-    request, completion = exchange["request"], exchange["completion"]
+    request, completion = exchange["request"], exchange.get("completion")
     prompt, shared = request["prompt"], request.get("shared_prefix", "")
     number_ = f" {index + 1} of {total}" if total > 1 else ""
     if shared and prompt.startswith(shared):
@@ -132,6 +143,10 @@ def _exchange(exchange: dict[str, Any], index: int, total: int) -> str:
         sent = pre(prompt, "prompt")
     settings = (f"max_tokens {request.get('max_tokens', 0)}, temperature {request.get('temperature', 0)}, "
                 f"stop {_stop_html(tuple(request.get('stop', ())))}")
+    heading = f'<h5>prompt{number_} <span class="muted">(exactly as sent; {settings})</span></h5>{sent}'
+    if completion is None:  # refused: too long for the context, or a bad request to the server
+        reason = exchange.get("error") or "not answered"
+        return f'{heading}<h5>completion <span class="muted">(none)</span></h5>{pre(reason, "error")}'
     cost = (f"{completion.get('prompt_tokens', 0)} prompt + {completion.get('completion_tokens', 0)} tokens, "
             f"{completion.get('wall_s', 0.0):.3f} s{' (cached)' if completion.get('cached') else ''}")
     if request.get("continuations"):
@@ -145,8 +160,7 @@ def _exchange(exchange: dict[str, Any], index: int, total: int) -> str:
                   f"<tbody>{rows}</tbody></table>")
     else:
         answer = pre(completion.get("text", ""), "completion")
-    return (f'<h5>prompt{number_} <span class="muted">(exactly as sent; {settings})</span></h5>{sent}'
-            f'<h5>completion <span class="muted">({cost})</span></h5>{answer}')
+    return f'{heading}<h5>completion <span class="muted">({cost})</span></h5>{answer}'
 
 
 @lru_cache(maxsize=64)
@@ -201,7 +215,7 @@ def instance_pages(run: dict[str, Any], records: RunRecords) -> Iterator[Page]:
 
 
 def _article(group: Group) -> str:
-    badge = "" if group.correct is None else RIGHT if group.correct else WRONG
+    badge = ERROR if group.error else "" if group.correct is None else RIGHT if group.correct else WRONG
     subgroup = f'<span class="muted">subgroup {text(group.subgroup)}</span>' if group.subgroup else ""
     variants = f'<span class="muted">{len(group.variants)} variants</span>' if group.variants else ""
     original = group.original or '<section class="variant"><h4>original</h4><p class="muted">not stored</p></section>'

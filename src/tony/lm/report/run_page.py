@@ -1,6 +1,7 @@
 """A language-model run's page: its spec, every stat (all splits and subgroups) and its plots.
 
-It links to the drill-down; it never embeds the records themselves.
+It links to the drill-down; it never embeds the records themselves. Records that are errors (a request
+too long for the context, or refused by the server) are counted in its facts, as the stat n_errors is.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ def _when(timestamp: float | None) -> str:
     return "" if timestamp is None else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
+def _errors(count: int) -> str:
+    """How many records are errors (not answered), as n_errors counts them, and where to see why."""
+    return f"{count} (not answered; the reason is on each instance)" if count else "0"
+
+
 def run_page(run: dict[str, Any], stats: Sequence[dict[str, Any]], records: RunRecords) -> Page:
     run_id, labels = run["run_id"], run["labels"]
     what = " \u00b7 ".join(str(labels.get(k, "")) for k in ("scenario", "model", "method"))
@@ -29,7 +35,8 @@ def run_page(run: dict[str, Any], stats: Sequence[dict[str, Any]], records: RunR
     pages = -(-groups // GROUPS_PER_PAGE)
     facts = [("run", run_id), ("status", run["status"]), ("created", _when(run["created_at"])),
              ("finished", _when(run["finished_at"])), ("wall time", f"{number(run['wall_s'])} s"),
-             ("records", f"{records.count} ({groups} instances, {records.count - groups} perturbed variants)")]
+             ("records", f"{records.count} ({groups} instances, {records.count - groups} perturbed variants)"),
+             ("errors", _errors(records.errors))]
     facts_html = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in facts)
     error = f"<h2>Error</h2>{pre(run['error'])}" if run.get("error") else ""
     drill = (f"<p>{link(paths.href(paths.instances_page(run_id, 1)), f'Instances: {groups} in {pages} pages')}"

@@ -55,7 +55,7 @@ keep the 1st, 3rd, 5th, ... symbols; swap the first and last; append a fixed sym
 class PatternInductionScenario(Scenario):
     """Generated pattern induction: infer a hidden rule from examples, apply it to a new sequence."""
 
-    num_instances: int = Field(default=200, ge=1)
+    num_instances: int = Field(default=200, ge=1, le=100_000)
     """How many instances to generate."""
     seed: int = 0
     """Fixes every random choice."""

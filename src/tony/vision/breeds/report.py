@@ -27,12 +27,10 @@ COLUMNS = ("source_accuracy", "target_accuracy", "gap", "target_gain", "source_g
 
 def pages(store: Store) -> Iterator[Page]:
     """The BREEDS page, when the store holds complete BREEDS runs."""
-    runs = [r for r in store.runs("complete") if r["kind"] == KIND]
+    runs = store.runs("complete", kind=KIND)
     if not runs:
         return
-    stats: dict[str, list[dict[str, Any]]] = {}
-    for row in store.stats([r["run_id"] for r in runs]):
-        stats.setdefault(row["run_id"], []).append(row)
+    stats = store.stats_by_run(r["run_id"] for r in runs)
     benchmarks: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         benchmarks.setdefault(benchmark_of(run), []).append(run)
@@ -60,7 +58,7 @@ def _section(name: str, runs: list[dict[str, Any]], stats: dict[str, list[dict[s
         model = f"{run['labels'].get('model', '?')}, {run['labels'].get('epochs', '?')} epochs"
         by_variant: dict[str, dict[str, dict[str, Any]]] = {}
         subclasses: dict[str, dict[str, dict[str, Any]]] = {}
-        for row in stats.get(run["run_id"], []):
+        for row in stats[run["run_id"]]:
             if row["subgroup"]:
                 subclasses.setdefault(row["subgroup"], {})[row["split"]] = row
             else:
