@@ -81,12 +81,8 @@ class Store:
                                  "or give the directory (or database URL) of an existing one with --store")
         try:
             self.engine, self.writer, self.artifact_dir = open_engines(self.url)
-            # Connect once first, so an unreachable server or unwritable file fails at once, not after retries.
-            with self.writer.connect():
-                pass
-            if create:
-                create_tables(self.writer)
-            elif not sa.inspect(self.engine).has_table(records_table.name):
+            self._connect_first(create)
+            if not create and not sa.inspect(self.engine).has_table(records_table.name):
                 raise StoreError(f"{self.describe()} holds no tony results (it has no records table): "
                                  "check --store, or `tony run ...` to store some")
         except ImportError as err:
@@ -96,6 +92,23 @@ class Store:
             ) from None
         except (SQLAlchemyError, OSError) as err:
             raise StoreError(f"cannot open store {self.describe()}: {_first_line(err)}; {self._open_hint()}") from None
+
+    def _connect_first(self, create: bool) -> None:
+        """Connect once (so an unreachable server or unwritable file fails at once) and create the tables.
+
+        Processes opening one new SQLite file together can see "database is locked" at once, without SQLite's
+        busy timeout applying (while one of them switches the file to WAL): that is retried for a few seconds."""
+        for attempt in range(8):
+            try:
+                with self.writer.connect():
+                    pass
+                if create:
+                    create_tables(self.writer)
+                return
+            except sa.exc.OperationalError as err:
+                if not self.is_sqlite or "locked" not in str(err) or attempt == 7:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     def close(self) -> None:
         """Close every pooled connection; the store can still be used, reconnecting on demand."""
