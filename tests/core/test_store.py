@@ -265,6 +265,10 @@ def test_opening_a_missing_store_for_reading_creates_nothing(store_url: str, tmp
         with pytest.raises(StoreError, match="no results store in"):
             Store(str(tmp_path / "store"), create=False)
         assert list((tmp_path / "store").iterdir()) == []
+        (tmp_path / "store" / "tony.sqlite").touch()  # an empty file is left as it is, not made a database
+        with pytest.raises(StoreError, match="empty file, not a tony store"):
+            Store(str(tmp_path / "store"), create=False)
+        assert [(p.name, p.stat().st_size) for p in (tmp_path / "store").iterdir()] == [("tony.sqlite", 0)]
     else:
         assert "holds no tony results" in message
         engine = sa.create_engine(store_url)

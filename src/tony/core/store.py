@@ -79,6 +79,8 @@ class Store:
             if not database.is_file():
                 raise StoreError(f"no results store in {database.parent}: `tony run ...` creates one, "
                                  "or give the directory (or database URL) of an existing one with --store")
+            if database.stat().st_size == 0:  # opening it would turn the empty file into a database
+                raise StoreError(f"{database} is an empty file, not a tony store: check --store")
         try:
             self.engine, self.writer, self.artifact_dir = open_engines(self.url)
             self._connect_first(create)
