@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from tony.core.errors import SpecError, StoreError
 from tony.core.stats import Stat
-from tony.core.store import Artifact, Store
+from tony.core.store import Store
+from tony.core.store_artifacts import Artifact
 from tony.core.store_schema import artifacts_table, records_table, resolve_url, runs_table
 
 SPEC = {"scenario": "toy", "seed": 0}

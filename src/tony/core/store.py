@@ -1,4 +1,4 @@
-"""The results database: runs, records, stats, artifacts and the request cache.
+"""The results database: runs, records, stats, artifacts (tony.core.store_artifacts) and the request cache.
 
 SQLAlchemy Core over SQLite (WAL mode, the embedded default under
 ./tony-results/) or PostgreSQL by URL. Records are keyed by (run, item), so
@@ -7,11 +7,8 @@ a resumed or concurrent writer can never store one twice.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -23,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tony.core.errors import StoreError
 from tony.core.stats import Stat
+from tony.core.store_artifacts import ArtifactsMixin
 from tony.core.store_schema import (
-    artifacts_table,
     cache_table,
     create_tables,
     insert_ignore,
@@ -47,24 +44,7 @@ class StoredRecord(NamedTuple):
     """The record as its domain wrote it."""
 
 
-class Artifact(NamedTuple):
-    """One stored artifact, as `Store.artifacts` lists it."""
-
-    key: str
-    """SHA-256 of its bytes, which name its file."""
-    name: str
-    """What it was stored as, e.g. ``checkpoint/<spec key>``."""
-    run_id: str | None
-    """The run it belongs to, if any."""
-    size: int
-    """Its size in bytes."""
-    created_at: float
-    """When its row was stored (seconds since the epoch)."""
-    path: Path
-    """Its file beside the database (which may have been deleted since)."""
-
-
-class Store:
+class Store(ArtifactsMixin):
     """The results database. Open with a URL, a directory or None (./tony-results).
 
     With ``create=False`` (for commands that only read) a store that does not exist yet is a
@@ -334,70 +314,6 @@ class Store:
         ]
         with self._write() as conn:
             conn.execute(insert_ignore(self.engine, cache_table), rows)
-
-    # artifacts ---------------------------------------------------------
-    def put_artifact(self, name: str, data: bytes, run_id: str | None = None) -> str:
-        """Store `data` as a content-hashed file beside the database; return its key."""
-        key = hashlib.sha256(data).hexdigest()
-        path = self.artifact_path(key)
-        if not path.exists():
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                # A temporary name of this writer's own, so concurrent writers never share a half-written file.
-                tmp = path.with_name(f"{key}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-                tmp.write_bytes(data)
-                tmp.replace(path)
-            except OSError as err:
-                raise StoreError(f"cannot write artifact '{name}' under {self.artifact_dir}: {err}") from None
-        with self._write() as conn:
-            conn.execute(
-                insert_ignore(self.engine, artifacts_table).values(
-                    key=key, name=name, run_id=run_id, size=len(data), created_at=time.time()
-                )
-            )
-        return key
-
-    def artifact_path(self, key: str) -> Path:
-        return self.artifact_dir / key[:2] / key
-
-    def artifacts(self, name: str) -> list[Artifact]:
-        """The artifacts stored under `name`, newest first."""
-        query = (sa.select(artifacts_table).where(artifacts_table.c.name == name)
-                 .order_by(artifacts_table.c.created_at.desc(), artifacts_table.c.key))
-        with self._read() as conn:
-            return [Artifact(**row, path=self.artifact_path(row["key"])) for row in conn.execute(query).mappings()]
-
-    def latest_artifact(self, name: str) -> Artifact | None:
-        """The newest artifact stored under `name`, or None when there is none."""
-        found = self.artifacts(name)
-        return found[0] if found else None
-
-    def drop_artifacts(self, name: str, *, keep: str | None = None) -> int:
-        """Delete the artifacts named `name` (rows, then files), all but the one whose key is `keep`; how many."""
-        where = artifacts_table.c.name == name
-        if keep is not None:
-            where = sa.and_(where, artifacts_table.c.key != keep)
-        with self._write() as conn:
-            keys = list(conn.execute(sa.select(artifacts_table.c.key).where(where)).scalars())
-            # Only the rows just read: one a concurrent writer adds meanwhile stays (PostgreSQL reads committed).
-            conn.execute(artifacts_table.delete().where(artifacts_table.c.key.in_(keys)))
-        self._unlink(keys)
-        return len(keys)
-
-    def drop_artifact(self, key: str) -> None:
-        """Delete one artifact (its row, then its file), e.g. one whose file has gone; nothing if it is not stored."""
-        with self._write() as conn:
-            deleted = conn.execute(artifacts_table.delete().where(artifacts_table.c.key == key)).rowcount
-        self._unlink([key] if deleted else [])
-
-    def _unlink(self, keys: list[str]) -> None:
-        # Files go after their rows are committed: a crash in between leaves a file no row names, never a
-        # row without its file. One row per key (the primary key), so no other artifact shares the file.
-        for key in keys:
-            try:
-                self.artifact_path(key).unlink(missing_ok=True)
-            except OSError as err:
-                raise StoreError(f"cannot delete artifact {key[:12]} under {self.artifact_dir}: {err}") from None
 
     # internals ---------------------------------------------------------
     @contextmanager
