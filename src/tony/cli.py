@@ -208,7 +208,8 @@ def _cmd_records(args: argparse.Namespace) -> int:
     import os
 
     from tony import api
-    from tony.lm.export import RECORD_FIELDS, csv_row, json_line
+    from tony.core.store import json_text
+    from tony.lm.export import RECORD_FIELDS, csv_row
 
     rows = api.records(args.store, run_ids=args.run)  # checks the store and run ids; rows stream as written
     count = 0
@@ -223,7 +224,7 @@ def _cmd_records(args: argparse.Namespace) -> int:
                 count += 1
         else:
             for row in rows:
-                sys.stdout.write(json_line(row) + "\n")
+                sys.stdout.write(json_text(row) + "\n")
                 count += 1
         sys.stdout.flush()
     except BrokenPipeError:

@@ -14,11 +14,11 @@ import pytest
 
 from tony import api
 from tony.core.errors import SpecError, StoreError
-from tony.core.store import Store, StoredRecord
+from tony.core.store import Store, StoredRecord, json_text
 from tony.lm.adapters.base import Adapter, AdapterSpec, PromptFormat, Scored
 from tony.lm.adapters.generation import GenerationAdapter
 from tony.lm.adapters.multiple_choice import JointAdapter
-from tony.lm.export import RECORD_FIELDS, csv_row, export_row, json_line
+from tony.lm.export import RECORD_FIELDS, csv_row, export_row
 from tony.lm.perturbations.base import Perturbation
 from tony.lm.perturbations.gender import Gender
 from tony.lm.perturbations.lowercase import Lowercase
@@ -183,7 +183,7 @@ def test_export_row_without_exchanges_or_labels() -> None:
 def test_json_and_csv_forms_of_a_row() -> None:
     row = {"run": "abc", "perturbation": None, "correct": False, "draw": 2, "stats": {"f1": 0.5},
            "extra": {"label": 2, "answer_info": {"ans0": ["a", "b"]}}, "prompt": 'say "hi",\nthen stop'}
-    assert json.loads(json_line(row)) == row and "\n" not in json_line(row)
+    assert json.loads(json_text(row)) == row and "\n" not in json_text(row)
     cells = csv_row(row)
     assert cells == {"run": "abc", "perturbation": "", "correct": "false", "draw": "2", "stats": '{"f1": 0.5}',
                      "extra": '{"label": 2, "answer_info": {"ans0": ["a", "b"]}}', "prompt": 'say "hi",\nthen stop'}
@@ -194,9 +194,9 @@ def test_json_and_csv_forms_of_a_row() -> None:
     assert list(csv.DictReader(io.StringIO(out.getvalue()))) == [cells]
     # Text that is not valid Unicode (a model's undecodable bytes) still makes a writable line and cell.
     broken = {"prediction": "caf\udce9", "extra": {"raw": "\udcff"}}
-    assert json.loads(json_line(broken)) == broken
+    assert json.loads(json_text(broken)) == broken
     assert csv_row(broken) == {"prediction": "caf\\udce9", "extra": '{"raw": "\\udcff"}'}
-    json_line(broken).encode("utf-8")
+    json_text(broken).encode("utf-8")
 
 
 class CountingSink:
@@ -214,7 +214,7 @@ def export_peak(store_dir: str, run_id: str) -> tuple[int, int]:
     sink = CountingSink()
     tracemalloc.start()
     for row in api.records(store_dir, run_ids=[run_id]):
-        sink.write(json_line(row) + "\n")
+        sink.write(json_text(row) + "\n")
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return sink.lines, peak

@@ -1,5 +1,9 @@
 """Errors a user can cause. The CLI prints their message (one line) and exits 2."""
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 _ESCAPED_LINE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
@@ -45,6 +49,14 @@ class ModelServerError(ModelError):
 class RequestError(ModelError):
     """One request cannot be answered (too long for the context, refused by the server as malformed),
     while the model itself is fine: a run records that instance as an error and goes on."""
+
+
+def all_or_first_refusal(answers: list[T | RequestError]) -> list[T]:
+    """`answers` where none is a RequestError; otherwise the first one is raised (for all-or-nothing callers)."""
+    for answer in answers:
+        if isinstance(answer, RequestError):
+            raise answer
+    return answers  # type: ignore[return-value]
 
 
 class ReportError(TonyError):

@@ -193,7 +193,7 @@ class Store(ArtifactsMixin):
         Records get sequence numbers after the run's last one, so `records()` returns them in the
         order they were first stored, even when batches repeat items or several processes write.
         """
-        rows = [{"run_id": run_id, "item_id": item, "payload": _dumps(payload)} for item, payload in records]
+        rows = [{"run_id": run_id, "item_id": item, "payload": json_text(payload)} for item, payload in records]
         if not rows:
             return
         with self._write() as conn:
@@ -334,14 +334,14 @@ class Store(ArtifactsMixin):
             raise StoreError(f"cannot read store {self.describe()}: {_first_line(err)}") from None
 
 
-def _dumps(payload: dict[str, Any]) -> str:
-    """JSON of a record, readable UTF-8 where possible; escaped where the text is not valid Unicode
-    (a lone surrogate, e.g. from a model's bytes decoded with errors='surrogateescape')."""
-    text = json.dumps(payload, ensure_ascii=False)
+def json_text(value: Any) -> str:
+    """JSON on one line, readable UTF-8 where possible; escaped where the text is not valid Unicode (a lone
+    surrogate, e.g. from a model's bytes decoded with errors='surrogateescape'), so it can always be written."""
+    text = json.dumps(value, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(payload)
+        return json.dumps(value)
     return text
 
 

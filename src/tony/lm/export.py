@@ -8,10 +8,9 @@ RECORD_FIELDS, plus the JSON-lines and CSV forms of a row.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from tony.core.store import StoredRecord
+from tony.core.store import StoredRecord, json_text
 
 KIND = "lm"
 """The run kind whose records this module exports (LMTask.kind)."""
@@ -65,17 +64,6 @@ def export_row(run: dict[str, Any], record: StoredRecord) -> dict[str, Any]:
     }
 
 
-def json_line(row: Any) -> str:
-    """A row as one line of JSON: readable UTF-8, escaped only where the text is not valid Unicode
-    (a lone surrogate from a model's undecodable bytes), so the line can always be written."""
-    line = json.dumps(row, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(row)
-    return line
-
-
 def csv_row(row: dict[str, Any]) -> dict[str, str]:
     """A row for the csv module: stats and extra as JSON text (their keys differ from run to run and
     are not known before the last record is read), None as an empty cell, booleans as true/false.
@@ -89,7 +77,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json_line(value)
+        return json_text(value)
     text = str(value)
     try:
         text.encode("utf-8")

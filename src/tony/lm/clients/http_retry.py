@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from tony.core.errors import ModelServerError, RequestError
+from tony.core.errors import ModelServerError, RequestError, all_or_first_refusal
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,7 @@ class RetryingPoster:
 
     def post_all(self, calls: list[Call]) -> list[Answer]:
         """Make every call, at most max_concurrency at once; answers in call order (a refusal raises)."""
-        answers = self.post_each(calls)
-        for answer in answers:
-            if isinstance(answer, RequestError):
-                raise answer
-        return answers  # type: ignore[return-value]
+        return all_or_first_refusal(self.post_each(calls))
 
     def post_each(self, calls: list[Call]) -> list[Answer | RequestError]:
         """Make every call, at most max_concurrency at once, in call order; a call the server refuses as a

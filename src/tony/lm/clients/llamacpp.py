@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tony.core.errors import ModelError, RequestError
+from tony.core.errors import ModelError, RequestError, all_or_first_refusal
 from tony.lm.types import Completion, Request
 
 DEFAULT_CONTEXT = 4096
@@ -83,7 +83,7 @@ class LlamaCppClient:
 
     # ------------------------------------------------------------------
     def complete(self, requests: list[Request]) -> list[Completion]:
-        return [self._score(r) if r.is_scoring else self._generate(r) for r in requests]
+        return all_or_first_refusal(self.complete_each(requests))
 
     def complete_each(self, requests: list[Request]) -> list[Completion | RequestError]:
         """Answer each request; one that cannot be answered (too long for the context, no tokens) gives its

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tony.core.errors import ModelError, RequestError, SpecError
+from tony.core.errors import ModelError, RequestError, SpecError, all_or_first_refusal
 from tony.lm.clients.http_retry import Answer, Call, RetryingPoster
 from tony.lm.types import Completion, Request
 
@@ -104,11 +104,7 @@ class OpenAICompatibleClient:
 
     def complete(self, requests: list[Request]) -> list[Completion]:
         """Answer each request; RequestError for the first one the server refuses."""
-        answers = self.complete_each(requests)
-        for answer in answers:
-            if isinstance(answer, RequestError):
-                raise answer
-        return answers  # type: ignore[return-value]
+        return all_or_first_refusal(self.complete_each(requests))
 
     def complete_each(self, requests: list[Request]) -> list[Completion | RequestError]:
         """Answer each request, a refused one (RequestError) in its place; a run-level fault raises."""
