@@ -201,7 +201,6 @@ def test_chat_defaults_to_the_model_for_generation(smol_template):
 
 
 def test_only_a_model_prompted_against_its_default_is_labelled_so(smol_template, tmp_path):
-    from tony.core.store import Store
 
     store = Store(str(tmp_path / "store"))
     entry = "synthetic_induction:model=smollm2-135m-instruct,max_instances=3"
@@ -240,17 +239,14 @@ def test_chat_with_a_model_without_template_is_a_spec_error():
 
 @pytest.mark.slow
 def test_a_chat_run_stores_the_exact_rendered_prompt(smol_template, tmp_path):
-    from tony.api import plan, run
+    from stored_run import stored_records
+
+    from tony.api import plan
     from tony.lm.scenarios.synthetic import PatternInductionScenario
 
     (spec,) = plan(["synthetic_induction:model=smollm2-135m-instruct,max_instances=2,max_tokens=8"])
     assert spec.adapter.chat
-    store_url = f"sqlite:///{tmp_path / 'tony.sqlite'}"
-    (result,) = list(run([spec], store_url))
-    assert result.status == "complete", result.error
-    store = Store(store_url)
-    records = store.records(result.run_id)
-    store.close()
+    _, records = stored_records(spec, tmp_path)
     questions = {i.id: i.input for i in PatternInductionScenario().instances()}
     assert len(records) == 2
     for record in records:

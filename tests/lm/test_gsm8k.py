@@ -251,15 +251,10 @@ def test_not_utf8_is_a_one_line_error(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_small_run_with_the_embedded_model(shelf_root: Path, tmp_path: Path):
-    from tony.api import run
+    from stored_run import stored_records
 
     spec = build_spec({"scenario": "gsm8k", "num_train": "2", "max_instances": "2", "max_tokens": "64"})
-    store_url = f"sqlite:///{tmp_path / 'tony.sqlite'}"
-    (result,) = list(run([spec], store_url))
-    assert result.status == "complete", result.error
-    store = Store(store_url)
-    records = store.records(result.run_id)
-    store.close()
+    result, records = stored_records(spec, tmp_path)
     assert len(records) == 2
     for record in records:
         completion = record["exchanges"][0]["completion"]["text"]
