@@ -31,7 +31,7 @@ def runs(store_dir: str) -> list[tuple]:
                             "from runs u order by created_at").fetchall()
 
 
-@pytest.mark.parametrize("failure", ["500", "429", "garbage", "hang"])
+@pytest.mark.parametrize("failure", ["500", "429", "garbage", "hang", "reset", "truncated"])
 def test_a_failing_server_fails_its_run_only_and_keeps_what_was_stored(failure, store_dir):
     server = FlakyServer(healthy_requests=8, failure=failure)
     try:
@@ -66,6 +66,43 @@ def test_a_server_that_is_down(store_dir):
     done = tony("run", openai_entry("http://127.0.0.1:9/v1"), "--store", store_dir)
     assert done.returncode == 1
     assert "is it running?" in done.stderr
+
+
+def test_a_slow_server_within_the_timeout_completes_the_run(store_dir):
+    server = FlakyServer(healthy_requests=0, failure="slow")
+    try:
+        tony("run", openai_entry(server.base_url), "--store", store_dir, check=True)
+    finally:
+        server.stop()
+    assert runs(store_dir) == [("complete", None, 24)]
+
+
+def test_a_full_disk_stops_the_run_in_one_line_and_the_rerun_resumes_it(store_dir):
+    """The store's files may not grow past 150 KB (RLIMIT_FSIZE: a write past it fails as on a full disk)."""
+    import resource
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
+
+    server = FlakyServer(healthy_requests=10**6, failure="500")
+    entry = f"synthetic_induction:num_instances=300,max_tokens=4,model=openai,model.base_url={server.base_url}," \
+            "model.model=m"
+    command = [sys.executable, "-m", "tony.cli", "run", entry, "--store", store_dir]
+    try:
+        full = subprocess.run(command, cwd=REPO, capture_output=True, text=True, preexec_fn=small_disk, timeout=300)
+        assert full.returncode != 0 and "Traceback" not in full.stderr
+        assert len(full.stderr.strip().splitlines()) == 1 and "cannot write to store" in full.stderr, full.stderr
+        with sqlite3.connect(Path(store_dir) / "tony.sqlite") as conn:
+            kept = conn.execute("select item_id, payload from records order by seq").fetchall()
+            assert conn.execute("pragma integrity_check").fetchall() == [("ok",)]
+        assert 0 < len(kept) < 300
+        tony("run", entry, "--store", store_dir, check=True)
+    finally:
+        server.stop()
+    with sqlite3.connect(Path(store_dir) / "tony.sqlite") as conn:
+        records = conn.execute("select item_id, payload from records order by seq").fetchall()
+    assert len(records) == 300 and records[: len(kept)] == kept  # what was stored before is kept as it was
+    assert runs(store_dir) == [("complete", None, 300)]
 
 
 def test_api_keys_never_reach_the_store_or_the_output(store_dir, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -19,6 +20,10 @@ from tony.core.progress import progress_bar
 from tony.core.spec import Spec
 from tony.core.stats import Stat
 from tony.core.store import Store
+from tony.core.store_leases import new_owner
+
+OTHERS_POLL_S = 0.5
+"""How often a process that waits for another's leased items looks at the store again."""
 
 
 class Task(Protocol):
@@ -75,10 +80,7 @@ def execute(task: Task, store: Store, *, batch_size: int = 8) -> RunResult:
         done = store.done_items(run_id)
         todo = [i for i in items if i not in done]
         with progress_bar(len(items), _describe(labels), initial=len(items) - len(todo)) as bar:
-            for begin in range(0, len(todo), batch_size):
-                batch = todo[begin : begin + batch_size]
-                store.add_records(run_id, task.process(batch))
-                bar.update(len(batch))
+            _store_records(task, store, run_id, todo, batch_size, bar.update)
         stats = task.aggregate(store.records(run_id))
         wall = time.perf_counter() - start
         store.finish_run(run_id, stats, wall)
@@ -90,6 +92,52 @@ def execute(task: Task, store: Store, *, batch_size: int = 8) -> RunResult:
         return _failed(store, run_id, labels, f"internal error: {detail}", start)
     finally:
         task.close()
+
+
+def _store_records(task: Task, store: Store, run_id: str, todo: list[str], batch_size: int,
+                   advance: Callable[[int], Any]) -> None:
+    """Compute and store the records of `todo`, in order, a leased batch at a time.
+
+    Another process running the same spec leases its own batches: items it holds are left to it and
+    checked again once this process has nothing else to do, so the two share the items instead of each
+    computing all of them (tony.core.store_leases)."""
+    owner = new_owner()
+    try:
+        with store.leases_renewed(run_id, owner):
+            while todo:
+                held_by_others: list[str] = []
+                position = 0
+                while position < len(todo):
+                    others = store.leased_items(run_id)
+                    batch: list[str] = []
+                    while position < len(todo) and len(batch) < batch_size:
+                        item = todo[position]
+                        (held_by_others if item in others else batch).append(item)
+                        position += 1
+                    claimed, stored = store.claim_items(run_id, owner, batch)
+                    if claimed:
+                        store.add_records(run_id, task.process(claimed))
+                        store.release_leases(run_id, owner)
+                    taken = {*claimed, *stored}
+                    held_by_others.extend(i for i in batch if i not in taken)
+                    advance(len(claimed) + len(stored))
+                todo = _wait_for_others(store, run_id, held_by_others, advance)
+    finally:
+        store.release_leases(run_id, owner)  # after a failure, others need not wait for these to expire
+
+
+def _wait_for_others(store: Store, run_id: str, held: list[str], advance: Callable[[int], Any]) -> list[str]:
+    """Items of `held` not yet stored, once one of them is stored or free to take (polling the store)."""
+    while held:
+        stored = store.done_items(run_id)
+        left = [i for i in held if i not in stored]
+        advance(len(held) - len(left))
+        others = store.leased_items(run_id)
+        if len(left) < len(held) or any(i not in others for i in left):
+            return left
+        held = left
+        time.sleep(OTHERS_POLL_S)
+    return []
 
 
 def _failed(store: Store, run_id: str, labels: dict[str, Any], message: str, start: float) -> RunResult:

@@ -8,6 +8,7 @@ a resumed or concurrent writer can never store one twice.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tony.core.errors import StoreError
 from tony.core.stats import Stat
 from tony.core.store_artifacts import ArtifactsMixin
+from tony.core.store_leases import LeasesMixin
 from tony.core.store_schema import (
     cache_table,
     create_tables,
@@ -44,7 +46,7 @@ class StoredRecord(NamedTuple):
     """The record as its domain wrote it."""
 
 
-class Store(ArtifactsMixin):
+class Store(ArtifactsMixin, LeasesMixin):
     """The results database. Open with a URL, a directory or None (./tony-results).
 
     With ``create=False`` (for commands that only read) a store that does not exist yet is a
@@ -61,8 +63,10 @@ class Store(ArtifactsMixin):
                                  "or give the directory (or database URL) of an existing one with --store")
             if database.stat().st_size == 0:  # opening it would turn the empty file into a database
                 raise StoreError(f"{database} is an empty file, not a tony store: check --store")
+        # A store only read (a copy on read-only media, another user's results) is opened read-only.
+        self.read_only = not create and self.is_sqlite and not _writable(Path(sa.engine.make_url(self.url).database))
         try:
-            self.engine, self.writer, self.artifact_dir = open_engines(self.url)
+            self.engine, self.writer, self.artifact_dir = open_engines(self.url, read_only=self.read_only)
             self._connect_first(create)
             if not create and not sa.inspect(self.engine).has_table(records_table.name):
                 raise StoreError(f"{self.describe()} holds no tony results (it has no records table): "
@@ -319,11 +323,15 @@ class Store(ArtifactsMixin):
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         """A transaction on the writer; any database error, at begin, inside or at commit, is a StoreError."""
+        if self.read_only:
+            raise StoreError(f"store {self.describe()} is read-only for this user: copy it somewhere writable "
+                             "and give that copy with --store")
         try:
             with self.writer.begin() as conn:
                 yield conn
         except SQLAlchemyError as err:
-            raise StoreError(f"cannot write to store {self.describe()}: {_first_line(err)}") from None
+            raise StoreError(f"cannot write to store {self.describe()}: {_first_line(err)}; check that its disk has "
+                             "room and it can be written, then rerun to resume (what is stored is kept)") from None
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -343,6 +351,11 @@ def json_text(value: Any) -> str:
     except UnicodeEncodeError:
         return json.dumps(value)
     return text
+
+
+def _writable(database: Path) -> bool:
+    """Whether this process may write the SQLite file and make its journal files beside it."""
+    return os.access(database, os.W_OK) and os.access(database.parent, os.W_OK)
 
 
 def _run_row(row) -> dict[str, Any]:

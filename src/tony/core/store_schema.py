@@ -65,6 +65,16 @@ artifacts_table = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
+leases_table = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("run_id", sa.String(64), primary_key=True),
+    sa.Column("item_id", sa.String(256), primary_key=True),
+    sa.Column("owner", sa.String(160), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)
+"""Items a process is computing right now (tony.core.store_leases): transient, deleted once stored."""
+
 cache_table = sa.Table(
     "request_cache",
     metadata,
@@ -89,12 +99,17 @@ def resolve_url(store: str | None) -> str:
     return f"sqlite:///{directory / 'tony.sqlite'}"
 
 
-def open_engines(url: str) -> tuple[sa.Engine, sa.Engine, Path]:
-    """(reader engine, writer engine, artifact directory) for a resolved URL; nothing is connected yet."""
+def open_engines(url: str, *, read_only: bool = False) -> tuple[sa.Engine, sa.Engine, Path]:
+    """(reader engine, writer engine, artifact directory) for a resolved URL; nothing is connected yet.
+
+    `read_only` (SQLite) opens a database this process cannot write: see `sqlite_read_only`."""
     if not url.startswith("sqlite"):
         engine = sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_timeout(url))
         return engine, engine, Path(DEFAULT_STORE_DIR) / "artifacts"
     path = Path(sa.engine.make_url(url).database or "")
+    if read_only:
+        engine = sa.create_engine(sqlite_read_only(path), connect_args={"timeout": 60})
+        return engine, engine, path.parent / "artifacts"
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, connect_args={"timeout": 60})
     sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -104,6 +119,15 @@ def open_engines(url: str) -> tuple[sa.Engine, sa.Engine, Path]:
     sa.event.listen(writer, "connect", _sqlite_pragmas)
     sa.event.listen(writer, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
     return engine, writer, path.parent / "artifacts"
+
+
+def sqlite_read_only(path: Path) -> str:
+    """The URL that opens a SQLite database read-only. While a writer has it open (its WAL index, the -shm file,
+    exists) the reader goes through that index; otherwise the file is opened as immutable, read as it is without
+    locks, so that reading leaves no journal files behind owned by this user (which would stop the owner's
+    next write)."""
+    immutable = "" if path.with_name(path.name + "-shm").exists() else "&immutable=1"
+    return f"sqlite:///file:{path.absolute()}?mode=ro{immutable}&uri=true"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
