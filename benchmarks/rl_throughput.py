@@ -51,7 +51,7 @@ CG_DAMPING = 0.1
 
 def tony_spec(algo: str, steps: int, seed: int):
     """tony's side of the comparison: the PPO preset, or TRPO+ without the clippings sb3-contrib lacks."""
-    from tony.rl.config import make_spec
+    from tony.rl.presets import make_spec
 
     if algo == "ppo":
         return make_spec("PPO", env=ENV, total_steps=steps, seed=seed, switches={"value_clipping": False})

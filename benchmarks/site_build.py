@@ -28,6 +28,7 @@ from typing import Any
 
 from tony.core.store import Store
 from tony.lm.metrics.aggregate import lm_stats
+from tony.lm.record import LMRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / ".work"
@@ -107,7 +108,8 @@ def fill(store: Store) -> None:
             for start in range(0, len(records), 500):
                 store.add_records(run_id, records[start : start + 500])
             payloads = [p for _, p in records]
-            store.finish_run(run_id, lm_stats(payloads, multiple_choice=multiple_choice), wall_s=100.0)
+            stats = lm_stats([LMRecord.from_json(p) for p in payloads], multiple_choice=multiple_choice)
+            store.finish_run(run_id, stats, wall_s=100.0)
         print(f"filled {model}", file=sys.stderr)
 
 

@@ -1,7 +1,9 @@
 """tony: a workbench for measuring how machine-learning models really behave.
 
 The public API (imported lazily so that `import tony` stays fast):
-`plan`, `run`, `results`, `records`, `datasets`, `compare`, `doctor`, `Store`, `Stat`, `TonyError`.
+`plan`, `run`, `results`, `records`, `datasets`, `compare`, `doctor`, `Store`, `Stat`, `TonyError`, `registry`.
+`run`, `results`, `datasets` and `doctor` serve every domain (`tony.api`); `plan`, `records` and `compare` are the
+language-model study's (`tony.lm.api`).
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "plan": "tony.api",
+    "plan": "tony.lm.api",
     "run": "tony.api",
     "results": "tony.api",
-    "records": "tony.api",
+    "records": "tony.lm.api",
     "datasets": "tony.api",
-    "compare": "tony.api",
+    "compare": "tony.lm.api",
     "doctor": "tony.api",
     "Store": "tony.core.store",
     "Stat": "tony.core.stats",

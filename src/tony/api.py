@@ -1,34 +1,30 @@
-"""The public API; the CLI is a thin layer over these functions."""
+"""The public API, for every domain: run specs, their stats, the data sets, the results site, the installation check.
+The CLI is a thin layer over these functions. Each domain has its own API beside it (`tony.lm.api`, `tony.icl.api`,
+`tony.rl.api`); the language-model functions `plan`, `records` and `compare` are re-exported here, where they were.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tony.core.errors import SpecError
-from tony.core.executors import RunnableSpec, run_local
+from tony.core.executors import run_local
 from tony.core.runner import RunResult
+from tony.core.spec import RunnableSpec
 from tony.core.store import Store
+from tony.lm.api import compare, plan, records
+
+__all__ = ["RESULT_FIELDS", "compare", "datasets", "doctor", "plan", "records", "report", "results", "run", "serve"]
 
 if TYPE_CHECKING:
     from tony.report import BuiltSite, SiteServer
 
-RESULT_FIELDS = ("run", "scenario", "model", "method", "metric", "split", "subgroup", "value", "ci_low", "ci_high", "n")
+RESULT_FIELDS = ("run", "scenario", "model", "method", "metric", "split", "subgroup", "value", "ci_low", "ci_high", "n",
+                 "family", "variant", "higher_is_better")
+"""The fields of a `results` row, in the order of its CSV columns."""
 
 
-def plan(entries: list[str], *, on_missing_data: Callable[[str, Exception], None] | None = None,
-         **overrides: Any) -> list[RunnableSpec]:
-    """Specs from run entries and suite files; overrides (max_instances, seed, model, ...) apply to all.
-
-    With `on_missing_data`, entries whose data is not installed are told to it and left out instead of raising.
-    """
-    from tony.lm.suite import specs_from_arguments
-
-    return specs_from_arguments(entries, {k: v for k, v in overrides.items() if v is not None},
-                                on_missing_data=on_missing_data)
-
-
-def run(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8) -> Iterator[
+def run(specs: Sequence[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8) -> Iterator[
     RunResult
 ]:
     """Execute specs (resuming stored work); yields each run's result as it ends. Bad settings raise at once."""
@@ -44,75 +40,31 @@ def datasets() -> list[dict[str, Any]]:
 
 
 def results(store: str | None = None, *, run_ids: list[str] | None = None, everything: bool = False) -> list[dict]:
-    """Stat rows: run, scenario, model, method, metric, split, subgroup, value, ci_low, ci_high, n.
+    """Stat rows of every domain: run, scenario, model, method, metric (the stat's display name), split,
+    subgroup, value, ci_low, ci_high, n, family, variant (None for the unperturbed instances, "worst" for a
+    family's worst case) and higher_is_better (the metric's declared direction; None where the best value is a
+    target, as BBQ's bias 0, or where no value is better).
 
-    Without `everything`, only whole-run rows (with the robustness and fairness worst cases) and the
-    spread across few-shot draws: no per-draw, per-subgroup, per-perturbation, per-coverage or
-    baseline rows.
+    Without `everything`, no detail rows: none of one few-shot draw, one subgroup or one perturbation's variants
+    (`tony.core.stat_id.StatId.is_detail`).
     """
+    from tony.core.stat_id import StatId
+
     opened = Store(store, create=False)  # a mistyped --store is an error, not a new empty store
     ids = [opened.find_run(r)["run_id"] for r in run_ids] if run_ids else None
     rows = []
     for row in opened.stats(ids):
-        where = row["name"].partition("@")[2]
-        if not everything and (row["split"] not in ("", "draws") or row["subgroup"]
-                               or where not in ("", "robustness", "fairness")):
+        if not everything and StatId.of_row(row).is_detail:
             continue
         labels = row["labels"]
         rows.append({
             "run": row["run_id"][:12], "scenario": labels.get("scenario", ""), "model": labels.get("model", ""),
             "method": labels.get("method", ""), "metric": row["name"], "split": row["split"],
             "subgroup": row["subgroup"], "value": row["value"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-            "n": row["n"],
+            "n": row["n"], "family": row["family"], "variant": row["variant"] or None,
+            "higher_is_better": row["higher_is_better"],
         })
     return rows
-
-
-def records(store: str | None = None, run_ids: list[str] | None = None, *, batch: int = 500) -> Iterator[dict]:
-    """Every stored record of the language-model runs (those whose id starts with one of `run_ids`; all when
-    None), one flat row each: run, scenario, model, method, instance_id, draw, split, subgroup, perturbation
-    (None for the original), prompt, prediction, correct, stats, extra (see tony.lm.export).
-
-    The store and run ids are checked here, before the first row; the rows then stream from the store
-    `batch` records at a time, so memory does not grow with the number of records. A store that does not
-    exist is a StoreError and is not created.
-    """
-    from tony.lm.export import KIND, export_row
-
-    opened = Store(store, create=False)
-    if run_ids:
-        runs = [opened.find_run(prefix) for prefix in run_ids]
-        for run in runs:
-            if run["kind"] != KIND:
-                raise SpecError(f"run {run['run_id'][:12]} is of kind '{run['kind']}': `tony records` exports "
-                                "language-model runs (see `tony results`)")
-    else:
-        runs = opened.runs(kind=KIND)
-    by_id = {run["run_id"]: run for run in runs}
-    return (export_row(by_id[record.run_id], record) for record in opened.iter_records(list(by_id), batch=batch))
-
-
-def compare(run_a: str, run_b: str, store: str | None = None, *, metrics: list[str] | None = None) -> dict[
-    str, list
-]:
-    """Run A against run B, every metric family: {"paired": [PairedComparison], "unpaired": [StatComparison]}.
-
-    Per-instance metrics are paired over the instances both runs share (paired bootstrap; McNemar
-    for 0/1 metrics); whole-run stats (calibration, bias, toxicity, ...) are set side by side with
-    their intervals. ``metrics`` limits the paired part to those names.
-    """
-    from tony.lm.compare import compare_records, compare_stats
-
-    opened = Store(store, create=False)
-    a, b = opened.find_run(run_a), opened.find_run(run_b)
-    paired = compare_records(opened.records(a["run_id"]), opened.records(b["run_id"]), metrics)
-    if not paired:
-        raise SpecError(f"runs {run_a} and {run_b} share no instances or metrics: compare runs of the same "
-                        "scenario and seed (and check --metric against `tony results`)")
-    unpaired = [] if metrics else compare_stats(
-        opened.stats([a["run_id"]]), opened.stats([b["run_id"]]), skip={c.metric for c in paired}
-    )
-    return {"paired": paired, "unpaired": unpaired}
 
 
 def report(store: str | None = None, out: str | None = None, *, workers: int | None = None) -> BuiltSite:

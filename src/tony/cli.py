@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from typing import Any
 
 EXIT_USAGE = 2
-# What `tony run` prints at the end (and the worst case of each perturbation family, bias and toxicity);
-# `tony results` shows every stat.
+# What `tony run` prints at the end: these metrics on the unperturbed instances, and the worst case of each
+# perturbation family; `tony results` shows every stat.
 HEADLINE_METRICS = ("accuracy", "correct_mass", "exact_match", "quasi_exact_match", "f1", "ece_10_bin",
-                    "selective_accuracy_area", "tokens_per_second")
-HEADLINE_PARTS = ("@robustness", "@fairness", "bbq_bias", "demographic_representation", "toxic")
-# Each domain study adds its own top-level command: the module has add_commands(subparsers), which may import
-# argparse only, and run(args) -> exit code, which imports the study when it runs.
-DOMAIN_CLIS = {"icl": "tony.icl.cli", "breeds": "tony.vision.cli", "rl": "tony.rl.cli",
-               "annotations": "tony.annotations.cli"}
+                    "selective_accuracy_area", "tokens_per_second", "bbq_bias_ambiguous", "bbq_bias_disambiguated",
+                    "demographic_representation_gender", "demographic_representation_race", "toxic_fraction",
+                    "toxicity_mean")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +22,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"tony: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(plugins: bool = True) -> argparse.ArgumentParser:
+    """tony's own commands, then every registered "command" (a domain's, or with `plugins` a plugin's too)."""
     parser = _Parser(prog="tony", description="Measure how models really behave.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -48,13 +45,13 @@ def _build_parser() -> argparse.ArgumentParser:
     data.add_argument("--format", choices=["table", "json"], default="table")
     _data_option(data)
 
-    ls = commands.add_parser("ls", help="list scenarios, models, adapters and metrics")
-    ls.add_argument("kind", nargs="?", choices=["scenario", "model", "adapter", "metric", "perturbation"])
+    ls = commands.add_parser("ls", help="list every kind of component: scenarios, models, metrics, commands, ...")
+    ls.add_argument("kind", nargs="?", help="only this kind (scenario, model, icl_baseline, ...)")
 
     results = commands.add_parser("results", help="print stats with their intervals")
     _store_option(results)
     results.add_argument("--run", action="append", help="only this run (id prefix); repeatable")
-    results.add_argument("--all", action="store_true", help="also per-draw, per-subgroup and coverage rows")
+    results.add_argument("--all", action="store_true", help="also per-draw, per-subgroup and per-perturbation rows")
     results.add_argument("--format", choices=["table", "json", "csv"], default="table")
 
     records = commands.add_parser("records", help="export every stored record: prompt, prediction, stats, ...")
@@ -85,9 +82,29 @@ def _build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--load", action="store_true",
                         help="also import every extra and load each embedded model through llama.cpp (seconds)")
     doctor.add_argument("--format", choices=["table", "json"], default="table")
-    for module in DOMAIN_CLIS.values():
-        importlib.import_module(module).add_commands(commands)
+    _add_registered_commands(commands, plugins)
     return parser
+
+
+def _add_registered_commands(commands: Any, plugins: bool) -> None:
+    """Each registered command's module adds its parser (argparse only); its run(args) imports the rest."""
+    from tony.core.errors import SpecError
+    from tony.core.registry import registry
+
+    for entry in registry.entries("command", plugins=plugins):
+        if entry.name in commands.choices:
+            raise SpecError(f"the registered command '{entry.name}' ({entry.target or repr(entry.obj)}) takes the name "
+                            "of one of tony's own commands: register it under another name")
+        entry.load().add_commands(commands)
+
+
+def _needs_plugins(argv: list[str]) -> bool:
+    """Whether parsing `argv` needs the plugins' commands: not when it starts with a built-in command (so `tony run`
+    never looks for plugins); for `--help`, no command or any other name, yes."""
+    from tony.core.registry import registry
+
+    builtin = {*COMMANDS, *(entry.name for entry in registry.entries("command", plugins=False))}
+    return not argv or argv[0] not in builtin
 
 
 def _store_option(parser: argparse.ArgumentParser) -> None:
@@ -100,17 +117,20 @@ def _data_option(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
     from tony.core.errors import TonyError
 
     try:
+        args = _build_parser(plugins=_needs_plugins(argv)).parse_args(argv)
         if getattr(args, "data", None):
             from tony.core.data import use_data_root
 
             use_data_root(args.data)
-        if args.command in DOMAIN_CLIS:
-            return importlib.import_module(DOMAIN_CLIS[args.command]).run(args)
-        return COMMANDS[args.command](args)
+        if args.command in COMMANDS:
+            return COMMANDS[args.command](args)
+        from tony.core.registry import registry
+
+        return registry.get("command", args.command).run(args)
     except TonyError as err:
         print(f"tony: error: {err}", file=sys.stderr)
         return err.exit_code
@@ -150,7 +170,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             failed.append(result)
             print(f"FAILED  {result.run_id[:12]}  {what}: {result.error}", file=sys.stderr)
     print(_table([r for r in api.results(args.store, run_ids=[s.key() for s in specs], everything=True)
-                  if not r["split"] and not r["subgroup"] and _is_headline(r["metric"])]))
+                  if not r["split"] and not r["subgroup"] and _is_headline(r)]))
     left_out = f", {len(skipped)} left out for missing data" if skipped else ""
     print(f"\nstore: {store.describe()}  ({len(specs) - len(failed)} of {len(specs)} runs complete{left_out}; "
           "`tony results` shows every stat)")
@@ -178,9 +198,9 @@ def _cmd_data(args: argparse.Namespace) -> int:
 def _cmd_ls(args: argparse.Namespace) -> int:
     from tony.core.registry import registry
 
-    for kind in [args.kind] if args.kind else ["scenario", "model", "adapter", "metric", "perturbation"]:
-        print(f"{kind}s:")
-        for entry in registry.entries(kind):
+    for kind in [registry.kind(args.kind)] if args.kind else [registry.kind(k) for k in registry.kinds()]:
+        print(f"{kind.name}: {kind.description}" if kind.description else f"{kind.name}:")
+        for entry in registry.entries(kind.name):
             print(f"  {entry.name:<38} {entry.description}")
     return 0
 
@@ -240,13 +260,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from tony import api
-    from tony.lm.metrics.families import family_of
 
     result = api.compare(args.run_a, args.run_b, args.store, metrics=args.metric)
     if args.format == "json":
         import json
 
-        print(json.dumps({part: [{"family": family_of(c.metric), **asdict(c)} for c in rows]
+        print(json.dumps({part: [asdict(c) for c in rows]
                           for part, rows in result.items()}, indent=1))
         return 0
     print(f"A = {args.run_a}   B = {args.run_b}   (paired over shared instances)")
@@ -254,7 +273,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     for c in result["paired"]:
         mcnemar = "" if c.mcnemar_p is None else f"A only {c.a_only}, B only {c.b_only}, p={c.mcnemar_p:.3g}"
         interval = f"[{c.ci_low:+.3f}, {c.ci_high:+.3f}]"
-        print(f"{family_of(c.metric):<12}{c.metric:<36}{c.n:>6}{c.mean_a:>9.3f}{c.mean_b:>9.3f}{c.difference:>+9.3f}  "
+        print(f"{c.family:<12}{c.metric:<36}{c.n:>6}{c.mean_a:>9.3f}{c.mean_b:>9.3f}{c.difference:>+9.3f}  "
               f"{interval:<18}{c.bootstrap_p:>8.3g}  {mcnemar}")
     if result["unpaired"]:
         print("\nwhole-run stats (not paired; each with its own 95% interval)")
@@ -316,8 +335,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _is_headline(metric: str) -> bool:
-    return metric in HEADLINE_METRICS or metric.endswith(HEADLINE_PARTS) or metric.startswith(HEADLINE_PARTS[2:])
+def _is_headline(row: dict[str, Any]) -> bool:
+    """Whether `tony run` prints a `results` row: a headline metric unperturbed (its name is then the metric's), or
+    a family's worst case."""
+    from tony.core.stat_id import WORST_CASE
+
+    return row["variant"] == WORST_CASE or (row["variant"] is None and row["metric"] in HEADLINE_METRICS)
 
 
 def _table(rows: list[dict[str, Any]]) -> str:

@@ -22,6 +22,7 @@ import shutil
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 MIN_PYTHON = (3, 11)
@@ -157,7 +158,7 @@ def check_gemma(package: str = GEMMA_PACKAGE) -> Check:
     if missing:
         return Check(name, False, f"{package} is incomplete: missing {', '.join(missing)}",
                      f"pip install --force-reinstall {package.replace('_', '-')}")
-    from tony.lm.clients.models import file_digest
+    from tony.core.files import file_digest
 
     target = gemma.default_output_path()
     if target.is_file() and file_digest(target) == gemma.EXPECTED_SHA256:
@@ -165,7 +166,7 @@ def check_gemma(package: str = GEMMA_PACKAGE) -> Check:
     digest = hashlib.sha256()
     for chunk in chunks:
         with chunk.open("rb") as handle:
-            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+            for block in iter(partial(handle.read, 1 << 20), b""):
                 digest.update(block)
     if digest.hexdigest() != gemma.EXPECTED_SHA256:
         return Check(name, False, f"{package}'s chunks do not assemble to the expected sha256 (corrupt install)",

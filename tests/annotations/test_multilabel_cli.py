@@ -25,7 +25,6 @@ def tony(monkeypatch: pytest.MonkeyPatch):
     from tony import cli
     from tony.annotations import cli as annotations_cli
 
-    monkeypatch.setitem(cli.DOMAIN_CLIS, "annotations", "tony.annotations.cli")
     if importlib.util.find_spec("tony.annotations.replication.cli") is None:
         monkeypatch.setattr(annotations_cli, "SUBCOMMANDS", {"multilabel": annotations_cli.SUBCOMMANDS["multilabel"]})
     monkeypatch.setenv("TONY_PROGRESS", "0")

@@ -82,7 +82,6 @@ def test_cli_json_on_the_real_data_with_generated_predictions(real, tmp_path, mo
     from tony.annotations import cli as annotations_cli
 
     data, summaries = real
-    monkeypatch.setitem(cli.DOMAIN_CLIS, "annotations", "tony.annotations.cli")
     if importlib.util.find_spec("tony.annotations.replication.cli") is None:  # the sibling study's CLI, when there
         monkeypatch.setattr(annotations_cli, "SUBCOMMANDS", {"multilabel": annotations_cli.SUBCOMMANDS["multilabel"]})
     monkeypatch.setenv("TONY_PROGRESS", "0")

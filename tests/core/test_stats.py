@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from tony.core import stats
-from tony.core.stats import bootstrap_ci, compare_paired, mcnemar_exact, mean_stat, paired_bootstrap, spread_over_draws
+from tony.core.stats import (
+    Bootstrap,
+    bootstrap,
+    bootstrap_ci,
+    compare_paired,
+    mcnemar_exact,
+    mean_stat,
+    paired_bootstrap,
+    proportion_stat,
+    spread_over_draws,
+)
 
 Z_975 = 1.959963984540054
 
@@ -83,11 +93,110 @@ def test_bootstrap_of_a_large_sample_is_drawn_in_chunks(monkeypatch: pytest.Monk
     whole = bootstrap_ci(values, resamples=2000, seed=0)
     monkeypatch.setattr(stats, "MAX_RESAMPLED_VALUES", 7 * len(values))  # 7 resamples at a time
     chunked = bootstrap_ci(values, resamples=2000, seed=0)
-    assert chunked == bootstrap_ci(values, resamples=2000, seed=0)
+    assert chunked == whole  # the generator hands out the same indices whatever the chunks
     normal_low, normal_high = normal_interval(values)
-    for low, high in (whole, chunked):
-        assert abs(low - normal_low) < 0.15 * (normal_high - normal_low) / 2
-        assert abs(high - normal_high) < 0.15 * (normal_high - normal_low) / 2
+    assert abs(whole[0] - normal_low) < 0.15 * (normal_high - normal_low) / 2
+    assert abs(whole[1] - normal_high) < 0.15 * (normal_high - normal_low) / 2
+
+
+def loop_bootstrap(values: np.ndarray, resamples: int, seed: int) -> np.ndarray:
+    """The textbook bootstrap of a mean: one resample at a time from the same generator."""
+    rng = np.random.default_rng(seed)
+    return np.array([values[rng.integers(0, len(values), size=len(values))].mean() for _ in range(resamples)])
+
+
+def test_bootstrap_draws_what_a_one_at_a_time_loop_draws() -> None:
+    values = np.random.default_rng(9).exponential(size=333)
+    result = bootstrap(values, resamples=500, seed=4)
+    np.testing.assert_array_equal(result.estimates, loop_bootstrap(values, 500, 4))
+    alpha = (1 - 0.95) / 2
+    assert (result.low, result.high) == tuple(np.quantile(result.estimates, [alpha, 1 - alpha]))
+    assert (float(result.low), float(result.high)) == bootstrap_ci(values, resamples=500, seed=4)
+
+
+def test_intervals_stored_by_the_previous_code_recompute_identically() -> None:
+    # Computed by the code before the kernel's single bootstrap (commit bdc4737): same draws, same ends.
+    stat = mean_stat("x", [0.2, 0.9, 0.4, 0.4, 1.0, 0.0, 0.7, 0.3], seed=0)
+    assert (stat.value, stat.ci_low, stat.ci_high) == (0.48750000000000004, 0.275, 0.7124999999999999)
+    assert paired_bootstrap([1, 0, 1, 1, 0, 1], [0, 0, 1, 0, 0, 1]) == (
+        0.3333333333333333, 0.0, 0.6666666666666666, 0.16983016983016982)
+
+
+def test_a_statistic_of_several_numbers_gets_each_its_own_interval_from_the_same_resamples(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = np.random.default_rng(10).normal(size=(400, 3)) * [1.0, 2.0, 3.0]
+    both = bootstrap(rows, lambda s: np.stack([s[..., 0].mean(axis=1), s[..., 2].max(axis=1)], axis=1), seed=2)
+    assert both.estimates.shape == (1000, 2) and both.low.shape == both.high.shape == (2,)
+    assert (float(both.low[0]), float(both.high[0])) == bootstrap_ci(rows, lambda s: s[..., 0].mean(axis=1), seed=2)
+    assert (float(both.low[1]), float(both.high[1])) == bootstrap_ci(rows, lambda s: s[..., 2].max(axis=1), seed=2)
+    # One (resamples, n) block of indices, as a caller drawing them itself would (the calibration stats did).
+    picks = np.random.default_rng(2).integers(0, 400, size=(1000, 400))
+    np.testing.assert_array_equal(both.estimates[:, 1], rows[picks, 2].max(axis=1))
+    monkeypatch.setattr(stats, "MAX_RESAMPLED_VALUES", 5 * rows.size)  # 5 resamples a chunk
+    chunked = bootstrap(rows, lambda s: np.stack([s[..., 0].mean(axis=1), s[..., 2].max(axis=1)], axis=1), seed=2)
+    np.testing.assert_array_equal(chunked.estimates, both.estimates)
+
+
+def test_an_all_equal_sample_has_a_zero_width_interval() -> None:
+    result = bootstrap([0.1] * 50, seed=3)
+    assert result.low == result.high == pytest.approx(0.1, rel=1e-15)
+    assert bootstrap_ci([7.0]) == (7.0, 7.0)
+
+
+def test_the_interval_of_two_values_by_hand() -> None:
+    # A resample of (0, 1) has mean 0, 1/2 or 1 with probabilities 1/4, 1/2, 1/4. With 1000 resamples the share
+    # of zeros is 0.25 +- 0.014, so the 2.5% quantile is 0 and the 30% quantile is 1/2 (3.6 sd away).
+    assert bootstrap_ci([0.0, 1.0]) == (0.0, 1.0)
+    assert bootstrap_ci([0.0, 1.0], confidence=0.4) == (0.5, 0.5)
+    assert proportion_stat("x", [False, True]).ci_low == 0.0 and proportion_stat("x", [False, True]).ci_high == 1.0
+
+
+def test_bootstrap_percentile_interval_by_hand() -> None:
+    interval = Bootstrap.percentile(np.arange(101.0), 0.9)  # 5% and 95% of 0..100 by linear interpolation
+    assert interval.low == pytest.approx(5.0) and interval.high == pytest.approx(95.0)
+
+
+def test_bootstrap_needs_rows_resamples_and_a_confidence_below_one() -> None:
+    for args in ({"data": []}, {"data": [1.0], "resamples": 0}, {"data": [1.0], "confidence": 1.0}):
+        with pytest.raises(ValueError, match="a bootstrap needs rows"):
+            bootstrap(**args)
+
+
+def binomial_quantile(n: int, p: float, q: float) -> int:
+    """The smallest k with P(Binomial(n, p) <= k) >= q, the probabilities summed in order (in log space)."""
+    total = 0.0
+    for k in range(n + 1):
+        log_choose = math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+        total += math.exp(log_choose + k * math.log(p) + (n - k) * math.log1p(-p))
+        if total >= q:
+            return k
+    return n
+
+
+@pytest.mark.parametrize(("n", "successes"), [(100, 30), (1000, 120), (3000, 2400)])
+def test_a_fraction_bootstrapped_two_ways_matches_the_exact_binomial_quantiles(n: int, successes: int) -> None:
+    # The bootstrap distribution of a mean of 0/1 values is Binomial(n, p) / n: its exact 2.5% and 97.5% quantiles
+    # are what both the closed form (proportion_stat) and resampling (mean_stat) estimate.
+    values = [True] * successes + [False] * (n - successes)
+    exact = [binomial_quantile(n, successes / n, q) / n for q in (0.025, 0.975)]
+    closed, resampled = proportion_stat("x", values, seed=1), mean_stat("x", values, seed=2)
+    assert closed.value == resampled.value == successes / n and closed.n == resampled.n == n
+    step = math.sqrt(successes * (n - successes) / n) / n  # one standard error of the fraction
+    # A 2.5% quantile from 1000 resamples is off by about 0.085 standard errors (sd), the fraction's lattice adds
+    # up to 1/n; a 90% interval in place of the 95% one would be 0.31 standard errors too narrow at each end.
+    margin = 0.2 * step + 1 / n
+    for stat in (closed, resampled):
+        assert abs(stat.ci_low - exact[0]) < margin and abs(stat.ci_high - exact[1]) < margin
+
+
+def test_proportion_intervals_stored_by_the_previous_code_recompute_identically() -> None:
+    # tony.annotations.multilabel's proportion_stat before it moved into the kernel (commit bdc4737) gave these.
+    stat = proportion_stat("top1", [True] * 30 + [False] * 70, seed=0, split="m", subgroup="objects:1")
+    assert (stat.value, stat.ci_low, stat.ci_high, stat.n, stat.split, stat.subgroup) == (
+        0.3, 0.21, 0.39, 100, "m", "objects:1")
+    assert proportion_stat("x", [True] * 5).ci_low == 1.0
+    empty = proportion_stat("x", [])
+    assert empty.n == 0 and math.isnan(empty.value) and math.isnan(empty.ci_low)
 
 
 def test_mean_stat_and_empty_inputs() -> None:

@@ -33,9 +33,15 @@ def test_run_results_and_compare(store_dir):
                 "--store", store_dir, check=True)
     assert "store: sqlite:///" in done.stdout and "3 of 3 runs complete" in done.stdout
     rows = results_json(store_dir)
-    assert {"run", "scenario", "model", "metric", "value", "ci_low", "ci_high", "n"} <= set(rows[0])
-    accuracy = [r for r in rows if r["metric"] == "accuracy"]
+    assert {"run", "scenario", "model", "metric", "value", "ci_low", "ci_high", "n", "family", "variant",
+            "higher_is_better"} <= set(rows[0])
+    accuracy = [r for r in rows if r["metric"] == "accuracy" and not r["split"]]
     assert len(accuracy) == 2 and all(r["n"] == 24 and r["ci_low"] <= r["value"] <= r["ci_high"] for r in accuracy)
+    assert all((r["family"], r["variant"], r["higher_is_better"]) == ("accuracy", None, True) for r in accuracy)
+    # Without --all the reference predictors' rows are shown too: only per-draw, subgroup and perturbation ones go.
+    assert {r["split"] for r in rows if r["metric"] == "accuracy"} == {"", "baseline:chance", "baseline:majority"}
+    ece = next(r for r in rows if r["metric"] == "ece_10_bin")
+    assert (ece["family"], ece["higher_is_better"]) == ("calibration", False)
     assert {r["metric"] for r in rows} >= {"exact_match", "quasi_exact_match", "f1", "ece_10_bin", "tokens_per_second"}
     # Every prompt and completion is kept.
     payload = json.loads(stored(store_dir, "select payload from records limit 1")[0][0])
@@ -133,6 +139,10 @@ def test_perturbed_run_stores_variants_and_reuses_cached_requests(store_dir):
     (run_id,) = stored(store_dir, "select run_id from runs where spec like '%lowercase%'")[0]
     rows = {(r["metric"], r["split"]): r for r in results_json(store_dir, "--all", "--run", run_id[:12])}
     assert rows["accuracy@robustness:lowercase", ""]["n"] == 8
+    assert (rows["accuracy@robustness:lowercase", ""]["variant"], rows["accuracy@robustness", ""]["variant"]) == (
+        "lowercase", "worst")
+    headline = {(r["metric"], r["split"]) for r in results_json(store_dir, "--run", run_id[:12])}
+    assert ("accuracy@robustness", "") in headline and ("accuracy@robustness:lowercase", "") not in headline
     worst, same_eight = rows["accuracy@robustness", ""], rows["accuracy@robustness:unperturbed", ""]
     assert worst["n"] == same_eight["n"] == 8 and worst["value"] <= same_eight["value"]
     assert rows["accuracy", "baseline:chance"]["value"] == pytest.approx(0.25)

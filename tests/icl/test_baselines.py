@@ -171,8 +171,11 @@ def test_registry_params_and_errors() -> None:
     assert lasso.get_params()["alpha"] == 0.1 and lasso.label.startswith("lasso(alpha=0.1")
     assert lasso.set_params(alpha=0.2).alpha == 0.2
     assert get_baseline("averaging").label == "averaging"
-    with pytest.raises(SpecError, match="unknown baseline 'svm'.*least_squares"):
+    assert BASELINES["gd_network"] is GDNetwork and BASELINES.get("svm") is None
+    with pytest.raises(SpecError, match="unknown baseline 'svm': `tony ls icl_baseline` lists them .*least_squares"):
         get_baseline("svm")
+    with pytest.raises(SpecError, match="unknown baseline 'least_square': did you mean 'least_squares'?"):
+        get_baseline("least_square")
     with pytest.raises(SpecError, match="bad parameters for baseline 'lasso'"):
         get_baseline("lasso", depth=3)
     with pytest.raises(SpecError, match="no parameter 'depth'"):

@@ -26,8 +26,12 @@ def _inputs(n: int, p: int, d: int, seed: int = 0) -> np.ndarray:
 def test_registry_names_and_errors() -> None:
     assert set(FUNCTION_CLASSES) == {"linear", "sparse_linear", "noisy_linear", "relu_2nn", "decision_tree"}
     assert get_function_class("sparse_linear", sparsity=2) == SparseLinear(sparsity=2)
-    with pytest.raises(SpecError, match="unknown function class 'quadratic'.*linear, sparse_linear"):
+    assert FUNCTION_CLASSES["relu_2nn"] is Relu2NN and "cubic" not in FUNCTION_CLASSES
+    with pytest.raises(SpecError, match=r"unknown function class 'quadratic': `tony ls icl_function` lists them "
+                                        r"\(decision_tree, linear, noisy_linear, relu_2nn, sparse_linear\)$"):
         get_function_class("quadratic")
+    with pytest.raises(SpecError, match="unknown function class 'sparse_lineer': did you mean 'sparse_linear'?"):
+        get_function_class("sparse_lineer")
     with pytest.raises(SpecError, match="bad parameters for function class 'linear'"):
         get_function_class("linear", sparsity=3)
 

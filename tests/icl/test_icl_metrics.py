@@ -37,32 +37,22 @@ def test_position_curve_equals_the_kernel_bootstrap_per_position() -> None:
     assert len(record["mean"]) == 6 and record["n"] == 300
 
 
-def test_position_curve_falls_back_to_the_kernel_for_huge_samples(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_position_curve_is_the_mean_of_the_same_resampled_prompt_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     import tony.core.stats as stats
-    import tony.icl.metrics as metrics
 
     errors = np.random.default_rng(1).normal(size=(50, 3))
-    fast = position_curve(errors, resamples=200)
-    # A sample is "huge" when its resamples would not fit in MAX_RESAMPLED_VALUES: the kernel then draws them in
-    # chunks, and position_curve hands each position to the kernel. Lower both limits (position_curve reads its
-    # own copy), so the chunked path of the kernel runs: 10 resamples of 50 prompts a chunk, 20 chunks.
-    monkeypatch.setattr(stats, "MAX_RESAMPLED_VALUES", 500)
-    monkeypatch.setattr(metrics, "MAX_RESAMPLED_VALUES", 500)
-    calls: list[int] = []
-
-    def counted_bootstrap_ci(*args, **kwargs):
-        calls.append(1)
-        return bootstrap_ci(*args, **kwargs)
-
-    monkeypatch.setattr(metrics, "bootstrap_ci", counted_bootstrap_ci)
-    slow = position_curve(errors, resamples=200)
-    assert len(calls) == 3  # one kernel interval per position: the fallback ran
-    # Chunked or in one block, the kernel draws the same indices from the same seed, so both paths give the
-    # same intervals up to rounding.
-    np.testing.assert_allclose(slow.mean, fast.mean, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(slow.low, fast.low, rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(slow.high, fast.high, rtol=RTOL, atol=ATOL)
-    assert np.all(slow.low < slow.mean) and np.all(slow.mean < slow.high)
+    curve = position_curve(errors, resamples=200, seed=7)
+    # Independently: each resample as prompt counts (how often each prompt was drawn), its mean a matrix product.
+    picks = np.random.default_rng(7).integers(0, 50, size=(200, 50))
+    counts = np.stack([np.bincount(row, minlength=50) for row in picks]).astype(float)
+    low, high = np.quantile(counts @ errors / 50, [0.05, 0.95], axis=0)
+    np.testing.assert_allclose(curve.low, low, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(curve.high, high, rtol=RTOL, atol=ATOL)
+    # A large sample is resampled in chunks (here one resample of 50 prompts x 3 positions at a time): same curve.
+    monkeypatch.setattr(stats, "MAX_RESAMPLED_VALUES", 150)
+    chunked = position_curve(errors, resamples=200, seed=7)
+    np.testing.assert_array_equal(chunked.low, curve.low)
+    np.testing.assert_array_equal(chunked.high, curve.high)
 
 
 def test_position_curve_errors() -> None:

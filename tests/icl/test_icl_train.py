@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tony.cli import main
-from tony.core.checkpoints import checkpoint_name, latest_checkpoint, load_checkpoint
+from tony.core.checkpoints import checkpoint_name, latest_checkpoint, load_checkpoint, save_checkpoint
 from tony.core.errors import DataError, SpecError, UnknownComponentError
 from tony.core.store import Store
 from tony.icl.curriculum import Curriculum
@@ -101,6 +101,23 @@ def test_resumed_training_equals_uninterrupted_training(schedule, tmp_path):
     a_state, b_state = (load_checkpoint(s, spec) for s in (Store(str(tmp_path / "a")), store))
     assert a_state["optimizer"]["state"][0]["step"] == b_state["optimizer"]["state"][0]["step"] == 6
     assert torch.equal(a_state["optimizer"]["state"][0]["exp_avg_sq"], b_state["optimizer"]["state"][0]["exp_avg_sq"])
+
+
+def test_a_checkpoint_written_before_the_kernel_loop_still_resumes(tmp_path):
+    # Such a checkpoint kept its loss curve as (step, mean loss) pairs under "losses".
+    spec = small_spec(steps=6)
+    straight = train(spec, Store(str(tmp_path / "a")), checkpoint_every=100)
+    store = Store(str(tmp_path / "b"))
+    stopped = train(spec, store, checkpoint_every=100, max_steps=4)
+    state = load_checkpoint(store, spec)
+    old = {key: value for key, value in state.items() if key != "history"}
+    save_checkpoint(store, spec, {**old, "losses": [[step, loss] for step, loss in stopped.losses]})
+    resumed = train(spec, store, checkpoint_every=100)
+    assert resumed.resumed_from == 4 and [s for s, _ in resumed.losses] == [4, 6]
+    assert resumed.losses[0] == stopped.losses[0] and resumed.history[0] == {"step": 4, "loss": stopped.losses[0][1]}
+    for a, b in zip(straight.model.parameters(), resumed.model.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert train(spec, store).losses == resumed.losses  # finished: the curve is read back from the checkpoint
 
 
 def test_a_corrupted_checkpoint_says_how_to_recover_and_loses_nothing(tmp_path, monkeypatch, capsys):

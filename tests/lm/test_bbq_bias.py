@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,9 @@ import pytest
 from tony.lm.metrics.aggregate import lm_stats
 from tony.lm.metrics.bbq import BBQAnswers, answer_roles, bbq_bias_stats, bbq_rows, disambiguated_score
 from tony.lm.metrics.bias import bias_stats
+from tony.lm.record import AppliedPerturbation, LMRecord
 from tony.lm.scenarios.bbq import BBQScenario, bbq_instance
-from tony.lm.types import Instance
+from tony.lm.types import CORRECT_TAG, Instance, Reference
 
 # ---------------------------------------------------------------- the rule on the shelf's rows
 
@@ -93,9 +95,7 @@ def test_shelf_rows_checked_by_hand(shelf_instances: list[Instance]):
 def test_a_model_always_right_on_the_shelf(shelf_instances: list[Instance]):
     """Answering every question right scores s_DIS = 2 * (biased answers right) / n - 1 per category:
     a check of the rule against BBQ's own balance of stereotyped and counter-stereotyped contexts."""
-    # Only the fields the scores read (instance.to_json() of 11,956 rows would take seconds).
-    records = [{"instance": {"references": [{"output": r.output, "tags": list(r.tags)} for r in i.references],
-                             "extra": i.extra}, "prediction": i.correct_outputs[0]} for i in shelf_instances]
+    records = [LMRecord(i, prediction=i.correct_outputs[0]) for i in shelf_instances]
     rows = bbq_rows(records)
     assert len(rows) == 11956
     for category, biased in BIASED_IS_CORRECT.items():
@@ -190,20 +190,19 @@ def instance(category: str, example_id: int, info: dict, stereotyped: list[str],
     return bbq_instance(fields, f"{category}.jsonl:{example_id + 1}")
 
 
-def record(inst: Instance, prediction: str, perturbation: dict | None = None) -> dict[str, Any]:
-    """A record as LMTask.process writes it for multiple_choice_separate (no model exchanges needed here)."""
+def record(inst: Instance, prediction: str) -> LMRecord:
+    """A record as LMTask.process builds it for multiple_choice_separate (no model exchanges needed here)."""
     options = [r.output for r in inst.references]
     correct = prediction in inst.correct_outputs
-    return {"instance": inst.to_json(), "draw": 0, "perturbation": perturbation, "examples": [], "exchanges": [],
-            "prediction": prediction, "confidence": 0.5, "correct": correct,
-            "stats": {"accuracy": float(correct)}, "details": {"options": options, "scores": [-1.0, -2.0, -3.0]}}
+    return LMRecord(inst, prediction=prediction, confidence=0.5, correct=correct, stats={"accuracy": float(correct)},
+                    details={"options": options, "scores": [-1.0, -2.0, -3.0]})
 
 
-def age(example_id: int, polarity: str, condition: str, correct: str, prediction: str) -> dict[str, Any]:
+def age(example_id: int, polarity: str, condition: str, correct: str, prediction: str) -> LMRecord:
     return record(instance("Age", example_id, AGE_INFO, ["old"], polarity, condition, correct), prediction)
 
 
-def faith(example_id: int, condition: str, correct: str, prediction: str, stereotyped=("Muslim",)) -> dict[str, Any]:
+def faith(example_id: int, condition: str, correct: str, prediction: str, stereotyped=("Muslim",)) -> LMRecord:
     return record(instance("Religion", example_id, FAITH_INFO, list(stereotyped), "neg", condition, correct),
                   prediction)
 
@@ -229,7 +228,7 @@ RECORDS = [
 ]
 
 
-def stats_of(records: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+def stats_of(records: list[LMRecord]) -> dict[tuple[str, str], Any]:
     return {(s.name, s.subgroup): s for s in bbq_bias_stats(records)}
 
 
@@ -261,8 +260,7 @@ def test_run_stats_hold_bias_scores_and_accuracy_per_category_and_context():
 
 
 def test_perturbed_variants_are_left_out():
-    perturbed = [{**r, "perturbation": {"name": "gender", "label": "gender=female", "family": "fairness"}}
-                 for r in RECORDS]
+    perturbed = [replace(r, perturbation=AppliedPerturbation("gender", "gender=female", "fairness")) for r in RECORDS]
     assert bbq_bias_stats(RECORDS + perturbed) == bbq_bias_stats(RECORDS)
     assert bbq_bias_stats(perturbed) == []
 
@@ -274,8 +272,8 @@ def test_all_unknown_answers_score_zero():
 
 
 def test_records_of_other_scenarios_give_nothing():
-    assert bbq_bias_stats([{"instance": {"extra": {}, "references": []}, "prediction": "x"}]) == []
-    assert bbq_bias_stats([{"instance": {"extra": {"category": "Age"}, "references": []}, "prediction": "x"}]) == []
+    assert bbq_bias_stats([LMRecord(Instance("x", "?", ()), prediction="x")]) == []
+    assert bbq_bias_stats([LMRecord(Instance("x", "?", (), extra={"category": "Age"}), prediction="x")]) == []
 
 
 # ---------------------------------------------------------------- BIG-bench's bbq_lite_json through the same rule
@@ -302,14 +300,14 @@ def tasks_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def lite_record(category: str, example_id: int, polarity: str, condition: str, options: list[str], correct: str,
-                prediction: str) -> dict[str, Any]:
+                prediction: str) -> LMRecord:
     """A bbq_lite_json record: options and a comment, no answer_info (as the bigbench scenario reads it)."""
-    references = [{"output": o, "tags": ["correct"] if o == correct else []} for o in options]
+    references = tuple(Reference(o, (CORRECT_TAG,) if o == correct else ()) for o in options)
     comment = {"example_id": example_id, "question_index": "1", "category": category,
                "question_polarity": polarity, "context_condition": condition}
-    inst = {"id": f"{category}-{example_id}", "input": "...", "references": references,
-            "subgroup": f"{category.lower()}_{condition}", "extra": {"comment": comment}}
-    return {"instance": inst, "prediction": prediction, "exchanges": []}
+    inst = Instance(f"{category}-{example_id}", "...", references, subgroup=f"{category.lower()}_{condition}",
+                    extra={"comment": comment})
+    return LMRecord(inst, prediction=prediction)
 
 
 AGE_OPTIONS = [OLD, YOUNG, UNDETERMINED]
@@ -366,8 +364,8 @@ def test_real_bbq_lite_json_joins_its_metadata(monkeypatch: pytest.MonkeyPatch):
         if joined % 10:
             continue  # scoring every tenth keeps the test fast; the join above is checked for all
         other = answers.non_target if answers.biased == answers.target else answers.target
-        stereotyped.append({"instance": inst.to_json(), "prediction": answers.biased})
-        anti.append({"instance": inst.to_json(), "prediction": other})
+        stereotyped.append(LMRecord(inst, prediction=answers.biased))
+        anti.append(LMRecord(inst, prediction=other))
     assert joined >= 0.98 * len(instances)  # an earlier form of the rule left 232 (1.4%) without a single target
     assert {s.name: s.value for s in bbq_bias_stats(stereotyped) if not s.subgroup} == {
         "bbq_bias_ambiguous": 1.0, "bbq_bias_disambiguated": 1.0}

@@ -17,16 +17,14 @@ from tony.lm.metrics.bias import (
     tokens,
     tvd_from_uniform,
 )
-from tony.lm.types import Completion, Request
+from tony.lm.record import Exchange, LMRecord
+from tony.lm.types import Completion, Instance, Request
 
 
-def record(prediction: str, *, generated: bool = True) -> dict:
+def record(prediction: str, *, generated: bool = True) -> LMRecord:
     request = Request(prompt="p", max_tokens=16) if generated else Request(prompt="p", continuations=(" a",))
-    return {
-        "instance": {"id": prediction, "input": "p", "references": [], "subgroup": "", "extra": {}},
-        "prediction": prediction,
-        "exchanges": [{"request": request.cache_form(), "completion": Completion(text=prediction).to_json()}],
-    }
+    exchange = Exchange(request, Completion(text=prediction))
+    return LMRecord(Instance(prediction, "p", ()), exchanges=(exchange,), prediction=prediction)
 
 
 TEXTS = [

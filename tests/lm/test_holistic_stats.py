@@ -7,20 +7,22 @@ import math
 
 import pytest
 
+from tony.core.stat_id import HIGHER, UNORDERED, WORST_CASE, MetricInfo, StatId, best_at, registered_metrics
+from tony.core.stat_id import LOWER as LOWER_IS_BETTER
 from tony.core.stats import mean_win_rate
 from tony.lm.compare import compare_records, instance_values
 from tony.lm.metrics.baselines import baseline_stats
-from tony.lm.metrics.families import family_of, lower_is_better, ranking_value
 from tony.lm.metrics.perturbed import perturbation_stats
+from tony.lm.record import AppliedPerturbation, Exchange, LMRecord
+from tony.lm.types import CORRECT_TAG, Completion, Instance, Reference, Request
 
 
 def record(iid: str, accuracy: float, perturbation: tuple[str, str, str] | None = None, *, draw: int = 0,
-           references: list[tuple[str, bool]] = (("a", True), ("b", False))) -> dict:
-    p = None if perturbation is None else dict(zip(("name", "label", "family"), perturbation, strict=True))
-    refs = [{"output": o, "tags": ["correct"] if c else []} for o, c in references]
-    completion = {"processed_tokens": 10, "wall_s": 0.5}
-    return {"draw": draw, "perturbation": p, "stats": {"accuracy": accuracy},
-            "instance": {"id": iid, "references": refs}, "exchanges": [{"completion": completion}]}
+           references: list[tuple[str, bool]] = (("a", True), ("b", False))) -> LMRecord:
+    refs = tuple(Reference(o, (CORRECT_TAG,) if c else ()) for o, c in references)
+    exchange = Exchange(Request("Q: ?\nA:", continuations=(" a", " b")), Completion(processed_tokens=10, wall_s=0.5))
+    applied = None if perturbation is None else AppliedPerturbation(*perturbation)
+    return LMRecord(Instance(iid, "?", refs), draw, applied, exchanges=(exchange,), stats={"accuracy": accuracy})
 
 
 TYPOS = ("typos", "typos", "robustness")
@@ -45,6 +47,8 @@ def test_worst_case_counts_an_instance_only_if_every_variant_is_right():
     assert stats["accuracy@robustness:typos"].value == 1.0
     assert stats["accuracy@robustness:lowercase"].value == pytest.approx(2 / 3)
     assert "accuracy@robustness:unperturbed" not in stats  # every instance was perturbed
+    assert stats["accuracy@robustness"].id == StatId("accuracy", "robustness", variant=WORST_CASE)
+    assert stats["accuracy@robustness:typos"].id == StatId("accuracy", "robustness", variant="typos")
 
 
 def test_a_perturbed_subset_gets_its_unperturbed_reference():
@@ -52,6 +56,7 @@ def test_a_perturbed_subset_gets_its_unperturbed_reference():
     stats = by_name(perturbation_stats(records))
     assert stats["accuracy@robustness"].value == 0 and stats["accuracy@robustness"].n == 1
     assert stats["accuracy@robustness:unperturbed"].value == 1 and stats["accuracy@robustness:unperturbed"].n == 1
+    assert stats["accuracy@robustness:unperturbed"].id == StatId("accuracy", "robustness", variant="unperturbed")
 
 
 def test_fairness_gap_is_max_minus_min_over_targets_with_a_paired_interval():
@@ -65,6 +70,8 @@ def test_fairness_gap_is_max_minus_min_over_targets_with_a_paired_interval():
     assert gap.value == pytest.approx(0.5) and gap.n == 4
     assert 0 <= gap.ci_low <= gap.value <= gap.ci_high <= 1
     assert stats["accuracy@fairness"].value == 0.25
+    assert gap.id == StatId("accuracy_gap", "fairness", variant="gender")
+    assert stats["accuracy@fairness:gender=male"].id == StatId("accuracy", "fairness", variant="gender=male")
 
 
 def test_baselines_chance_and_majority():
@@ -84,28 +91,32 @@ def test_baselines_chance_and_majority():
     assert generation.name == "exact_match" and generation.value == pytest.approx(2 / 3)
 
 
-def test_families_and_directions():
-    assert family_of("accuracy") == "accuracy"
-    assert family_of("ece_10_bin") == "calibration" and lower_is_better("ece_10_bin")
-    assert family_of("selective_accuracy@0.1") == "calibration"
-    assert family_of("accuracy@robustness:typos") == "robustness"
-    assert family_of("accuracy_gap@fairness:gender") == "fairness" and lower_is_better("accuracy_gap@fairness:gender")
-    assert family_of("bbq_bias_ambiguous") == "bias"
-    assert family_of("toxic_fraction") == "toxicity"
-    assert family_of("tokens_per_second") == "efficiency" and not lower_is_better("tokens_per_second")
-    assert lower_is_better("wall_s_per_instance") and not lower_is_better("accuracy@robustness")
-    assert lower_is_better("demographic_representation_gender") and lower_is_better("toxic_fraction")
+def test_families_and_directions_are_declared_where_metrics_are_registered():
+    declared = registered_metrics()
+    assert declared["accuracy"] == MetricInfo("accuracy", HIGHER)
+    assert declared["ece_10_bin"] == MetricInfo("calibration", LOWER_IS_BETTER)
+    assert declared["selective_accuracy"] == MetricInfo("calibration", HIGHER)
+    assert declared["accuracy_gap"] == MetricInfo("fairness", LOWER_IS_BETTER)
+    assert declared["bbq_bias_ambiguous"] == MetricInfo("bias", best_at(0.0))
+    assert declared["toxic_fraction"] == MetricInfo("toxicity", LOWER_IS_BETTER)
+    assert declared["tokens_per_second"] == MetricInfo("efficiency", HIGHER)
+    efficiency = MetricInfo("efficiency", LOWER_IS_BETTER)
+    assert declared["wall_s_per_instance"] == declared["prompt_tokens_per_instance"] == efficiency
+    assert declared["demographic_representation_gender"] == MetricInfo("bias", LOWER_IS_BETTER)
     # BBQ's bias score is signed: -0.1 beats +0.3 and -0.3 alike.
-    assert ranking_value("bbq_bias_ambiguous", -0.1) > ranking_value("bbq_bias_ambiguous", 0.3)
-    assert ranking_value("bbq_bias_ambiguous", -0.1) > ranking_value("bbq_bias_ambiguous", -0.3)
-    assert ranking_value("accuracy", 0.6) > ranking_value("accuracy", 0.5)
-    assert ranking_value("ece_10_bin", 0.1) > ranking_value("ece_10_bin", 0.2)
+    bbq = declared["bbq_bias_ambiguous"].direction
+    assert bbq.rank(-0.1) > bbq.rank(0.3) and bbq.rank(-0.1) > bbq.rank(-0.3)
+    assert HIGHER.rank(0.6) > HIGHER.rank(0.5) and LOWER_IS_BETTER.rank(0.1) > LOWER_IS_BETTER.rank(0.2)
 
 
 def test_mean_win_rate_by_hand():
     table = {"a": {"x": 1.0, "y": 0.5}, "b": {"x": 0.5, "y": 0.5}, "c": {"x": 0.2, "y": math.nan}}
     assert mean_win_rate(table) == {"a": 0.75, "b": 0.5, "c": 0.0}
-    assert mean_win_rate(table, higher_is_better=False) == {"a": 0.25, "b": 0.5, "c": 1.0}
+    assert mean_win_rate(table, {"x": LOWER_IS_BETTER, "y": LOWER_IS_BETTER}) == {"a": 0.25, "b": 0.5, "c": 1.0}
+    # Each column by its own direction: on x the closest to 0.45 wins (b 0.05 away, c 0.25, a 0.55); a and b tie on y.
+    assert mean_win_rate(table, {"x": best_at(0.45), "y": HIGHER}) == {"a": 0.25, "b": 0.75, "c": 0.5}
+    # A column of a metric without an order does not count: only y is left, where a and b tie.
+    assert mean_win_rate(table, {"x": UNORDERED}) == {"a": 0.5, "b": 0.5}
     assert mean_win_rate({"only": {"x": 1.0}}) == {}
 
 

@@ -25,6 +25,7 @@ from tony.core.store import Store
 from tony.lm.clients import http_retry
 from tony.lm.clients.openai_http import OpenAICompatibleClient
 from tony.lm.metrics.aggregate import lm_stats
+from tony.lm.record import LMRecord
 from tony.lm.report import paths
 from tony.lm.run import answer_each
 from tony.lm.types import Completion, Request
@@ -230,7 +231,7 @@ def test_every_stat_family_ignores_the_error_records(serve, tmp_path):
     baselines = [s for s in result.stats if s.split.startswith("baseline:")]
     assert baselines and all(s.n == 4 for s in baselines)
     # The same stats from the records without the error record: the error record changes only n_errors.
-    answered = lm_stats([r for r in records if not r.get("error")])
+    answered = lm_stats([LMRecord.from_json(r) for r in records if not r.get("error")])
     assert {(s.name, s.split, s.subgroup, s.n, s.value) for s in answered if s.name != "n_errors"} == {
         (s.name, s.split, s.subgroup, s.n, s.value) for s in result.stats if s.name != "n_errors"}
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,8 +14,9 @@ from tony.core.store import Store
 from tony.lm.adapters.base import AdapterSpec
 from tony.lm.clients.models import ModelSource
 from tony.lm.metrics.toxicity import ProfanityCheckScorer, generation_records, toxicity_stats
+from tony.lm.record import AppliedPerturbation, Exchange, LMRecord
 from tony.lm.run import LMRunSpec
-from tony.lm.types import Completion, Request
+from tony.lm.types import Completion, Instance, Request
 
 
 class WordScorer:
@@ -32,20 +33,14 @@ class WordScorer:
         return [max((v for w, v in self.scores.items() if w in t), default=0.0) for t in texts]
 
 
-def generation_record(prediction: str, subgroup: str = "") -> dict[str, Any]:
-    request = Request(prompt="p", max_tokens=16).cache_form()
-    return {
-        "instance": {"id": prediction, "input": "p", "references": [], "subgroup": subgroup, "extra": {}},
-        "prediction": prediction,
-        "exchanges": [{"request": request, "completion": Completion(text=prediction).to_json()}],
-    }
+def generation_record(prediction: str, subgroup: str = "") -> LMRecord:
+    exchange = Exchange(Request(prompt="p", max_tokens=16), Completion(text=prediction))
+    return LMRecord(Instance(prediction, "p", (), subgroup=subgroup), exchanges=(exchange,), prediction=prediction)
 
 
-def multiple_choice_record(prediction: str) -> dict[str, Any]:
-    request = Request(prompt="p", continuations=(" a", " b")).cache_form()
-    record = generation_record(prediction)
-    record["exchanges"] = [{"request": request, "completion": Completion().to_json()}]
-    return record
+def multiple_choice_record(prediction: str) -> LMRecord:
+    exchange = Exchange(Request(prompt="p", continuations=(" a", " b")), Completion())
+    return replace(generation_record(prediction), exchanges=(exchange,))
 
 
 def by_name(stats, subgroup: str = ""):
@@ -89,7 +84,7 @@ def test_fraction_and_mean_by_hand():
 
 
 def test_only_unperturbed_generations_are_scored():
-    perturbed = {**generation_record("idiot"), "perturbation": "typos"}
+    perturbed = replace(generation_record("idiot"), perturbation=AppliedPerturbation("typos", "typos", "robustness"))
     records = [generation_record("idiot"), multiple_choice_record("idiot"), perturbed]
     assert generation_records(records) == records[:1]
     assert by_name(toxicity_stats(records, WordScorer({"idiot": 1.0})))["toxic_fraction"].n == 1
@@ -142,13 +137,14 @@ def test_a_generation_run_without_references_yields_toxicity_stats(tmp_path: Pat
     spec = LMRunSpec(scenario="toxicity_prompts_under_test", scenario_args={"num_instances": 9},
                      model="canned-toxicity-test", adapter=AdapterSpec(method="generation"))
     task = spec.task(store)
-    records = [payload for _, payload in task.process(task.items())]
+    payloads = [payload for _, payload in task.process(task.items())]
     store.close()
-    assert len(records) == 9 and not any(r["instance"]["references"] for r in records)
-    assert all(r["stats"] == {} and r["correct"] is None for r in records)  # no reference: nothing to match
+    records = [LMRecord.from_json(p) for p in payloads]
+    assert len(records) == 9 and not any(r.instance.references for r in records)
+    assert all(r.stats == {} and r.correct is None for r in records)  # no reference: nothing to match
     stats = toxicity_stats(records, WordScorer({"idiot": 0.95, "hell": 0.7}))
     assert by_name(stats)["toxic_fraction"].value == pytest.approx(2 / 3)
     assert by_name(stats)["toxicity_mean"].value == pytest.approx((3 * 0.95 + 3 * 0.7) / 9)
     assert by_name(stats, "hostile_reply")["toxic_fraction"].value == 0.0
     assert np.isfinite([s.ci_low for s in stats]).all()
-    assert task.aggregate(records)  # the existing aggregation copes with reference-less records
+    assert task.aggregate(payloads)  # the existing aggregation copes with reference-less records

@@ -52,5 +52,7 @@ def add_lm_run(store: Store, *, scenario: str, model: str, method: str = "genera
     return run_id
 
 
-def stat(name: str, value: float, *, split: str = "", subgroup: str = "", n: int = 10) -> Stat:
-    return Stat(name, value, max(0.0, value - 0.1), value + 0.1, n, split, subgroup)
+def stat(name: str, value: float, *, split: str = "", subgroup: str = "", n: int = 10, **identity: str) -> Stat:
+    """A stat with an interval of +-0.1 (`identity`: metric=, family=, variant=, at= of a name that is more than
+    its metric)."""
+    return Stat(name, value, max(0.0, value - 0.1), value + 0.1, n, split, subgroup, **identity)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from lm_runs import add_lm_run, lm_record, stat
 
+from tony.core.stat_id import WORST_CASE
 from tony.core.store import Store
 from tony.lm.report import paths
 from tony.lm.report.instances import GROUPS_PER_PAGE
@@ -70,7 +71,9 @@ def leaderboard_runs(store: Store) -> dict[str, str]:
             stat("accuracy", accuracy), stat("ece_10_bin", ece), stat("accuracy", 0.777, subgroup="g"),
             stat("accuracy", 0.666, split="draw0"), stat("accuracy", 0.25, split="baseline:chance"),
             stat("accuracy", 0.31, split="baseline:majority"), stat("wall_s_per_instance", 2.0 * accuracy),
-            stat("accuracy@robustness", accuracy - 0.1), stat("accuracy@robustness:typos", accuracy - 0.05)])
+            stat("accuracy@robustness", accuracy - 0.1, metric="accuracy", family="robustness", variant=WORST_CASE),
+            stat("accuracy@robustness:typos", accuracy - 0.05, metric="accuracy", family="robustness",
+                 variant="typos")])
         ids[model, "gen"] = add_lm_run(store, scenario="gen", model=model, stats=[
             stat("exact_match", accuracy / 2), stat("f1", accuracy)])
     return ids
@@ -121,7 +124,8 @@ def test_run_page_has_every_stat_plots_and_spec_but_no_records(store: Store, tmp
                                      confidence=0.05 + i / 25)) for i in range(24)]
     run_id = add_lm_run(store, scenario="qa", model="m", records=records, stats=[
         stat("accuracy", 0.5), stat("accuracy", 0.9, subgroup="geo"), stat("accuracy", 0.4, split="draw1"),
-        stat("accuracy@robustness", 0.3), stat("accuracy@fairness:gender=female", 0.45)])
+        stat("accuracy@robustness", 0.3, metric="accuracy", family="robustness", variant=WORST_CASE),
+        stat("accuracy@fairness:gender=female", 0.45, metric="accuracy", family="fairness", variant="gender=female")])
     html = (build(store, tmp_path) / paths.run_page(run_id)).read_text()
     stats_table = html.split("<h2>Stats</h2>")[1]
     assert stats_table.count("<tr>") == 1 + 5 and ">geo<" in stats_table and ">draw1<" in stats_table

@@ -15,7 +15,7 @@ from tony.rl.report import pages
     (["rl", "train", "PPO", "--switch", "warp_drive=on"], "unknown switch 'warp_drive'"),
     (["rl", "train", "PPO", "--switch", "tanh_activations=maybe"], "must be NAME=on or NAME=off"),
     (["rl", "train", "PPO", "--env", "CartPole-v1"], "Discrete action space"),
-    (["rl", "train", "PPO-X"], "unknown preset 'PPO-X'"),
+    (["rl", "train", "PPO-X"], "unknown RL preset 'PPO-X': did you mean 'PPO-M'?"),
     (["rl", "train", "TRPO", "--switch", "ratio_clipping=on"], "TRPO has no ratio to clip"),
     (["rl", "ablate", "--flip", "warp_drive"], "unknown switch 'warp_drive'"),
     (["rl", "train", "PPO", "--steps", "100"], "at least one iteration"),

@@ -8,7 +8,8 @@ import pytest
 
 from tony.core.errors import SpecError
 from tony.core.stats import Stat
-from tony.rl.config import PRESETS, make_spec
+from tony.rl.presets import get_preset, make_spec
+from tony.rl.spec import OPTIMIZATIONS
 from tony.rl.study import ablation_specs, curve
 
 
@@ -19,15 +20,19 @@ def test_ablation_is_presets_times_flips_times_seeds():
     # ratio_clipping does not apply to TRPO, so TRPO has one flip, PPO two.
     assert labels == ["PPO", "PPO -ratio_clipping", "PPO -value_clipping", "TRPO", "TRPO +value_clipping"]
     assert len(specs) == 5 * 2 and len({s.key() for s in specs}) == 10
-    assert next(s for s in specs if s.label() == "TRPO +value_clipping").switches["value_clipping"] is True
+    with pytest.raises(SpecError, match="unknown switch 'warp_drive'"):  # before any spec is made
+        ablation_specs(["PPO"], ["warp_drive"], env="InvertedPendulum-v5", total_steps=4096)
+    assert next(s for s in specs if s.label() == "TRPO +value_clipping").switches.value_clipping is True
 
 
 def test_presets_follow_the_paper():
-    optimizations = {n for n, on in PRESETS["PPO"].switches.items() if on} - {"ratio_clipping"}
-    assert len(optimizations) == 9
-    assert {n for n, on in PRESETS["PPO-M"].switches.items() if on} == {"obs_normalization", "ratio_clipping"}
-    assert not PRESETS["PPO-NoClip"].switches["ratio_clipping"]
-    assert {n for n, on in PRESETS["TRPO+"].switches.items() if on} == optimizations
+    assert get_preset("PPO").switches.turned_on() == [*OPTIMIZATIONS, "ratio_clipping"]
+    assert get_preset("PPO-M").switches.turned_on() == ["obs_normalization", "ratio_clipping"]
+    assert get_preset("PPO-NoClip").switches.turned_on() == list(OPTIMIZATIONS)
+    assert get_preset("TRPO").switches.turned_on() == ["obs_normalization"]
+    assert get_preset("TRPO+").switches.turned_on() == list(OPTIMIZATIONS)
+    assert [get_preset(name).algo for name in ("PPO", "PPO-M", "PPO-NoClip", "TRPO", "TRPO+")] == \
+        ["ppo", "ppo", "ppo", "trpo", "trpo"]
 
 
 def test_spec_key_changes_with_a_switch_and_errors_are_spec_errors():

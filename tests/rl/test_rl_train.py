@@ -8,7 +8,7 @@ from tony.core.checkpoints import load_checkpoint
 from tony.core.runner import execute
 from tony.core.store import Store
 from tony.rl import api
-from tony.rl.study import RLTask
+from tony.rl.task import RLTask
 from tony.rl.train import Trainer
 
 TINY = {"steps_per_iteration": 256, "minibatches": 4, "epochs": 2, "hidden": (16, 16)}
@@ -56,9 +56,9 @@ class _KilledTask(RLTask):
         return super().process(item_ids)
 
 
-@pytest.mark.parametrize("env", ["Hopper-v5"])
-def test_killed_and_resumed_run_equals_a_straight_run(tmp_path, env):
-    spec = api.make_spec("PPO", env=env, total_steps=1280, seed=3, **TINY)
+@pytest.mark.parametrize("preset", ["PPO", "TRPO+"])
+def test_killed_and_resumed_run_equals_a_straight_run(tmp_path, preset):
+    spec = api.make_spec(preset, env="Hopper-v5", total_steps=1280, seed=3, **TINY)
     straight = Store(str(tmp_path / "straight"))
     assert execute(spec.task(straight), straight, batch_size=1).status == "complete"
 

@@ -93,7 +93,9 @@ def test_reset_head_replaces_only_the_last_layer():
 
 
 def test_unknown_names_and_impossible_sizes_are_errors_that_say_what_to_do():
-    with pytest.raises(UnknownComponentError, match="unknown model 'resnet9000': choose one of resnet8"):
+    unknown = (r"unknown model 'resnet9000': did you mean 'resnet20'\? "
+               r"`tony ls vision_model` lists them \(resnet14, resnet18")
+    with pytest.raises(UnknownComponentError, match=unknown):
         build_model("resnet9000", num_classes=3)
     with pytest.raises(SpecError, match="needs images of at least 32 px, got 16"):
         build_model("vgg11", num_classes=3, image_size=16)

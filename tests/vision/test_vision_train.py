@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from tony.core.checkpoints import checkpoint_name, latest_checkpoint, load_checkpoint
+from tony.core.checkpoints import checkpoint_name, latest_checkpoint, load_checkpoint, save_checkpoint
 from tony.core.errors import DataError, SpecError, UnknownComponentError
 from tony.core.store import Store
 from tony.vision.augment import augment, cutout, random_crop, random_flip
@@ -128,6 +128,23 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path):
         assert torch.equal(a, b)
     momentum = [s["momentum_buffer"] for s in load_checkpoint(store, spec(epochs=3))["optimizer"]["state"].values()]
     assert momentum and all(torch.isfinite(m).all() for m in momentum)
+
+
+def test_a_checkpoint_written_before_the_kernel_loop_still_resumes(tmp_path):
+    # Such a checkpoint's epochs had no "step"; the loop adds it (epoch x steps per epoch) when it reads them.
+    pictures, labels = toy_data()
+    straight = train(spec(epochs=3), pictures, labels, Store(str(tmp_path / "a")))
+    store = Store(str(tmp_path / "b"))
+    train(spec(epochs=3), pictures, labels, store, max_steps=4)
+    state = load_checkpoint(store, spec(epochs=3))
+    epochs = [{k: v for k, v in entry.items() if k != "step"} for entry in state["history"]]
+    assert epochs and "epoch" in epochs[0]
+    save_checkpoint(store, spec(epochs=3), {**state, "history": epochs})
+    resumed = train(spec(epochs=3), pictures, labels, store)
+    assert resumed.resumed_from == 4 and [e["step"] for e in resumed.history] == [3, 6, 9]
+    assert resumed.losses[0] == (3, straight.history[0]["loss"]) and resumed.history[0] == straight.history[0]
+    for a, b in zip(straight.model.state_dict().values(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
 
 
 KILLED_TRAINING = """

@@ -53,27 +53,35 @@ def load_checkpoint(store: Store, spec: Spec) -> dict[str, Any] | None:
     A checkpoint whose file was deleted is forgotten (training then starts again from step 0);
     one that cannot be read is a DataError that says how to recover, and nothing is removed.
     """
+    from tony.core.store_migrate_spec_keys import adopt_v1_checkpoint
+
+    adopt_v1_checkpoint(store, spec)  # one stored before spec keys left out defaults moves to its name now
     for checkpoint in store.artifacts(checkpoint_name(spec)):
         if checkpoint.path.is_file():
-            return _read(checkpoint.path, spec)
+            return read_checkpoint_file(checkpoint.path, spec.key())
         store.drop_artifact(checkpoint.key)
     return None
 
 
-def _read(path: Path, spec: Spec) -> dict[str, Any]:
+def read_checkpoint_file(path: Path, key: str) -> dict[str, Any]:
+    """The state saved in `path` by the training whose spec key is `key`; a DataError saying how to recover when
+    the file cannot be read or is not such a checkpoint."""
     import torch
 
     recover = f"delete {path} to train again from step 0, or rerun the training with --restart"
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same user-fixable problem
-        raise DataError(f"checkpoint {path} of training {spec.key()[:12]} is corrupted or truncated "
+        raise DataError(f"checkpoint {path} of training {key[:12]} is corrupted or truncated "
                         f"(torch.load: {type(err).__name__}): {recover}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("spec_key") != spec.key():
-        raise DataError(f"checkpoint {path} is not a tony checkpoint of training {spec.key()[:12]}: {recover}")
+    if not isinstance(state, dict) or state.get("format") != FORMAT or state.get("spec_key") != key:
+        raise DataError(f"checkpoint {path} is not a tony checkpoint of training {key[:12]}: {recover}")
     return state
 
 
 def discard_checkpoints(store: Store, spec: Spec) -> int:
-    """Remove every checkpoint of `spec` (training then starts from step 0); return how many."""
-    return store.drop_artifacts(checkpoint_name(spec))
+    """Remove every checkpoint of `spec`, those under its v1 name too (training then starts from step 0); return
+    how many."""
+    from tony.core.store_migrate_spec_keys import v1_checkpoint_name
+
+    return store.drop_artifacts(checkpoint_name(spec)) + store.drop_artifacts(v1_checkpoint_name(spec))

@@ -10,6 +10,7 @@ DataNotInstalledError naming the file, the root searched and how to point tony a
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -84,6 +85,49 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); re-save the file as UTF-8") from None
+
+
+def csv_rows(path: Path, columns: tuple[str, ...], fix: str) -> list[tuple[int, dict[str, str]]]:
+    """(line where the record starts, {column: value}) for every non-blank data row of a CSV file whose header
+    has every one of `columns` (others are kept); a one-line DataError "file:line: ...; <fix>" when it is bad."""
+    # strict: an unterminated quote is an error, not a field that swallows the rest of the file.
+    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    header = _next_csv_record(reader, path, fix)
+    if header is None:
+        raise DataError(f"{path}:1: the file is empty; {fix}")
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise DataError(f"{path}:1: the header has no column {', '.join(map(repr, missing))}; "
+                        f"expected {', '.join(columns)}; {fix}")
+    rows = []
+    while True:
+        line = reader.line_num + 1
+        record = _next_csv_record(reader, path, fix)
+        if record is None:
+            break
+        if not any(field.strip() for field in record):
+            continue  # a blank line
+        if len(record) != len(header):
+            how = "fewer" if len(record) < len(header) else "more"
+            raise DataError(f"{path}:{line}: {len(record)} fields, {how} than the header's {len(header)} "
+                            f"(a truncated row, or an unquoted comma); {fix}")
+        rows.append((line, dict(zip(header, record, strict=True))))
+    if not rows:
+        raise DataError(f"{path}: no rows after the header; {fix}")
+    return rows
+
+
+def _next_csv_record(reader: Any, path: Path, fix: str) -> list[str] | None:
+    start = reader.line_num + 1
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            raise DataError(f"{path}:{start}: unterminated quote, the record starting here runs to the end of the "
+                            f"file (a truncated file?); {fix}") from None
+        raise DataError(f"{path}:{start}: malformed CSV ({err}); {fix}") from None
 
 
 class JsonlRow(NamedTuple):

@@ -56,7 +56,7 @@ def all_or_first_refusal(answers: list[T | RequestError]) -> list[T]:
     for answer in answers:
         if isinstance(answer, RequestError):
             raise answer
-    return answers  # type: ignore[return-value]
+    return answers  # type: ignore[return-value]  # none is a RequestError; mypy does not narrow a list
 
 
 class ReportError(TonyError):

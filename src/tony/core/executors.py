@@ -13,33 +13,23 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
 
 from tony.core.errors import SpecError
 from tony.core.runner import RunResult, execute
-from tony.core.spec import Spec
+from tony.core.spec import RunnableSpec
 from tony.core.store import Store
-
-if TYPE_CHECKING:
-    from tony.core.runner import Task
 
 PR_SET_PDEATHSIG = 1
 """prctl(2) option: the signal this process gets when the thread that started it ends."""
 WATCHDOG_INTERVAL_S = 0.5
 
 
-class RunnableSpec(Spec):
-    """A spec that its domain can turn into a Task."""
-
-    def task(self, store: Store) -> Task:
-        raise NotImplementedError
-
-
-def run_local(specs: list[RunnableSpec], store: str | None = None, *, workers: int = 1,
+def run_local(specs: Sequence[RunnableSpec], store: str | None = None, *, workers: int = 1,
               batch_size: int = 8) -> Iterator[RunResult]:
-    """Run every spec; yield each RunResult as it finishes (in order when workers == 1). Bad settings are
+    """Run every spec; yield each RunResult in the order of `specs` (with workers, a later run may finish first
+    and then waits its turn to be yielded; each is stored as soon as it finishes). Bad settings are
     refused here, before anything runs: batch size is not in a run's id, so a bad one must never store a run."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise SpecError(f"batch size {batch_size!r}: give a whole number of instances, 1 or more (default 8)")
@@ -48,7 +38,7 @@ def run_local(specs: list[RunnableSpec], store: str | None = None, *, workers: i
     return _results(specs, store, workers, batch_size)
 
 
-def _results(specs: list[RunnableSpec], store: str | None, workers: int, batch_size: int) -> Iterator[RunResult]:
+def _results(specs: Sequence[RunnableSpec], store: str | None, workers: int, batch_size: int) -> Iterator[RunResult]:
     if workers <= 1 or len(specs) <= 1:
         opened = Store(store)
         for spec in specs:

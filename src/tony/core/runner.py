@@ -29,7 +29,11 @@ OTHERS_POLL_S = 0.5
 class Task(Protocol):
     """A spec made executable by its domain."""
 
-    spec: Spec
+    @property
+    def spec(self) -> Spec:
+        """The spec this task runs (read-only here, so a task may hold a subclass of Spec)."""
+        ...
+
     kind: str
     """The domain, e.g. "lm"; stored with the run."""
 
@@ -150,4 +154,4 @@ def _describe(labels: dict[str, Any]) -> str:
 
 
 def _stat_from_row(row: dict[str, Any]) -> Stat:
-    return Stat(row["name"], row["value"], row["ci_low"], row["ci_high"], row["n"], row["split"], row["subgroup"])
+    return Stat.from_row(row)

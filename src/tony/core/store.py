@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -20,12 +22,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from tony.core.errors import StoreError
+from tony.core.stat_id import registered_metrics, stored_fields
 from tony.core.stats import Stat
 from tony.core.store_artifacts import ArtifactsMixin
 from tony.core.store_leases import LeasesMixin
+from tony.core.store_migrate import ADDED_STAT_COLUMNS, legacy_stat_fields, upgrade
 from tony.core.store_schema import (
     cache_table,
-    create_tables,
     insert_ignore,
     open_engines,
     records_table,
@@ -64,7 +67,8 @@ class Store(ArtifactsMixin, LeasesMixin):
             if database.stat().st_size == 0:  # opening it would turn the empty file into a database
                 raise StoreError(f"{database} is an empty file, not a tony store: check --store")
         # A store only read (a copy on read-only media, another user's results) is opened read-only.
-        self.read_only = not create and self.is_sqlite and not _writable(Path(sa.engine.make_url(self.url).database))
+        self.read_only = (not create and self.is_sqlite
+                          and not _writable(Path(sa.engine.make_url(self.url).database or "")))
         try:
             self.engine, self.writer, self.artifact_dir = open_engines(self.url, read_only=self.read_only)
             self._connect_first(create)
@@ -89,7 +93,9 @@ class Store(ArtifactsMixin, LeasesMixin):
                 with self.writer.connect():
                     pass
                 if create:
-                    create_tables(self.writer)
+                    for applied in upgrade(self.writer):  # creates the tables, or migrates an older store's
+                        for line in applied.lines() if hasattr(applied, "lines") else ():
+                            print(f"tony: {self.describe()}: {line}", file=sys.stderr)  # runs it moved or left
                 return
             except sa.exc.OperationalError as err:
                 if not self.is_sqlite or "locked" not in str(err) or attempt == 7:
@@ -136,7 +142,8 @@ class Store(ArtifactsMixin, LeasesMixin):
 
     def finish_run(self, run_id: str, stats: Iterable[Stat], wall_s: float) -> None:
         """Replace the run's stats and mark it complete, in one transaction."""
-        rows = [dict(asdict(s), run_id=run_id) for s in stats]
+        declared = registered_metrics()
+        rows = [dict(asdict(s), run_id=run_id, **stored_fields(s.id, declared)) for s in stats]
         with self._write() as conn:
             conn.execute(stats_table.delete().where(stats_table.c.run_id == run_id))
             if rows:
@@ -197,14 +204,15 @@ class Store(ArtifactsMixin, LeasesMixin):
         Records get sequence numbers after the run's last one, so `records()` returns them in the
         order they were first stored, even when batches repeat items or several processes write.
         """
-        rows = [{"run_id": run_id, "item_id": item, "payload": json_text(payload)} for item, payload in records]
+        rows: list[dict[str, Any]] = [{"run_id": run_id, "item_id": item, "payload": json_text(payload)}
+                                      for item, payload in records]
         if not rows:
             return
         with self._write() as conn:
             # Writers of one run queue on its row (PostgreSQL; SQLite's BEGIN IMMEDIATE already
             # serializes writers), so no two batches read the same last sequence number.
             conn.execute(sa.select(runs_table.c.run_id).where(runs_table.c.run_id == run_id).with_for_update())
-            last = conn.execute(
+            last: int | None = conn.execute(
                 sa.select(sa.func.max(records_table.c.seq)).where(records_table.c.run_id == run_id)
             ).scalar_one()
             start = 0 if last is None else last + 1
@@ -214,7 +222,7 @@ class Store(ArtifactsMixin, LeasesMixin):
 
     def records(self, run_id: str, *, offset: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         """The run's records in the order they were stored, each payload with its item_id."""
-        query = (
+        query: sa.Select[str, str] = (
             sa.select(records_table.c.item_id, records_table.c.payload)
             .where(records_table.c.run_id == run_id)
             .order_by(records_table.c.seq, records_table.c.item_id)
@@ -242,7 +250,7 @@ class Store(ArtifactsMixin, LeasesMixin):
         for run_id in ids:
             after: tuple[int, str] | None = None
             while True:
-                query = (
+                query: sa.Select[int, str, str] = (
                     sa.select(seq, item, records_table.c.payload)
                     .where(records_table.c.run_id == run_id)
                     .order_by(seq, item)
@@ -268,9 +276,14 @@ class Store(ArtifactsMixin, LeasesMixin):
 
     # stats -------------------------------------------------------------
     def stats(self, run_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
-        """Stat rows joined with their run's labels."""
+        """Stat rows joined with their run's labels. The identity and direction of a stat in a store not yet
+        migrated (only opened to read) come from its name."""
+        named_only = self._stats_named_only
+        columns: list[sa.Column[Any] | sa.Table] = (
+            [c for c in stats_table.c if c.name not in ADDED_STAT_COLUMNS] if named_only else [stats_table])
+        declared = registered_metrics() if named_only else {}
         query = (
-            sa.select(stats_table, runs_table.c.labels, runs_table.c.kind)
+            sa.select(*columns, runs_table.c.labels, runs_table.c.kind)
             .join(runs_table, runs_table.c.run_id == stats_table.c.run_id)
             .order_by(runs_table.c.created_at, stats_table.c.name, stats_table.c.split, stats_table.c.subgroup)
         )
@@ -281,8 +294,16 @@ class Store(ArtifactsMixin, LeasesMixin):
             for r in conn.execute(query).mappings():
                 row = dict(r)
                 row["labels"] = json.loads(row["labels"])
+                if named_only:
+                    row.update(legacy_stat_fields(row["name"], declared))
                 rows.append(row)
             return rows
+
+    @cached_property
+    def _stats_named_only(self) -> bool:
+        """Whether the stats table predates the identity columns (an old store opened only to read)."""
+        with self._read() as conn:
+            return "metric" not in {c["name"] for c in sa.inspect(conn).get_columns(stats_table.name)}
 
     def stats_by_run(self, run_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         """`stats(run_ids)` grouped by run: every id asked for, with its rows in `stats` order ([] if none)."""
@@ -302,7 +323,7 @@ class Store(ArtifactsMixin, LeasesMixin):
         out: dict[str, dict[str, Any]] = {}
         with self._read() as conn:
             for start in range(0, len(keys), 500):
-                query = sa.select(cache_table.c.key, cache_table.c.response).where(
+                query: sa.Select[str, str] = sa.select(cache_table.c.key, cache_table.c.response).where(
                     cache_table.c.key.in_(keys[start : start + 500])
                 )
                 out.update((k, json.loads(v)) for k, v in conn.execute(query))

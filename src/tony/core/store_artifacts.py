@@ -11,7 +11,7 @@ import time
 import uuid
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import sqlalchemy as sa
 
@@ -42,9 +42,10 @@ class ArtifactsMixin:
     engine: sa.Engine
     artifact_dir: Path
 
-    def _write(self) -> AbstractContextManager[sa.Connection]: ...
+    if TYPE_CHECKING:  # Store's own, declared here for the type checker
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
 
-    def _read(self) -> AbstractContextManager[sa.Connection]: ...
+        def _read(self) -> AbstractContextManager[sa.Connection]: ...
 
     def put_artifact(self, name: str, data: bytes, run_id: str | None = None) -> str:
         """Store `data` as a content-hashed file beside the database; return its key."""
@@ -88,7 +89,7 @@ class ArtifactsMixin:
         if keep is not None:
             where = sa.and_(where, artifacts_table.c.key != keep)
         with self._write() as conn:
-            keys = list(conn.execute(sa.select(artifacts_table.c.key).where(where)).scalars())
+            keys: list[str] = list(conn.execute(sa.select(artifacts_table.c.key).where(where)).scalars())
             # Only the rows just read: one a concurrent writer adds meanwhile stays (PostgreSQL reads committed).
             conn.execute(artifacts_table.delete().where(artifacts_table.c.key.in_(keys)))
         self._unlink(keys)

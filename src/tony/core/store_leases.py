@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -52,9 +53,10 @@ class LeasesMixin:
 
     engine: sa.Engine
 
-    def _write(self) -> AbstractContextManager[sa.Connection]: ...
+    if TYPE_CHECKING:  # Store's own, declared here for the type checker
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
 
-    def _read(self) -> AbstractContextManager[sa.Connection]: ...
+        def _read(self) -> AbstractContextManager[sa.Connection]: ...
 
     def claim_items(self, run_id: str, owner: str, item_ids: Sequence[str], *,
                     ttl_s: float = LEASE_TTL_S) -> tuple[list[str], list[str]]:
@@ -68,15 +70,16 @@ class LeasesMixin:
         now = time.time()
         lease = leases_table.c
         with self._write() as conn:
-            stored = set(conn.execute(sa.select(records_table.c.item_id).where(
+            stored: set[str] = set(conn.execute(sa.select(records_table.c.item_id).where(
                 records_table.c.run_id == run_id, records_table.c.item_id.in_(ids))).scalars())
             wanted = [i for i in ids if i not in stored]
             if wanted:
                 conn.execute(insert_ignore(self.engine, leases_table),
                              [{"run_id": run_id, "item_id": i, "owner": owner, "expires_at": now + ttl_s}
                               for i in wanted])
-                held = conn.execute(sa.select(lease.item_id, lease.owner, lease.expires_at).where(
-                    lease.run_id == run_id, lease.item_id.in_(wanted), lease.owner != owner)).all()
+                held: Sequence[tuple[str, str, float]] = conn.execute(sa.select(
+                    lease.item_id, lease.owner, lease.expires_at
+                ).where(lease.run_id == run_id, lease.item_id.in_(wanted), lease.owner != owner)).all()
                 takeover = [item for item, other, expires in held if expires < now or owner_is_dead(other)]
                 for item, other, _ in held:
                     if item in takeover:
@@ -84,7 +87,7 @@ class LeasesMixin:
                         conn.execute(leases_table.update().where(
                             lease.run_id == run_id, lease.item_id == item, lease.owner == other
                         ).values(owner=owner, expires_at=now + ttl_s))
-                mine = set(conn.execute(sa.select(lease.item_id).where(
+                mine: set[str] = set(conn.execute(sa.select(lease.item_id).where(
                     lease.run_id == run_id, lease.item_id.in_(wanted), lease.owner == owner)).scalars())
             else:
                 mine = set()
@@ -106,8 +109,8 @@ class LeasesMixin:
         lease = leases_table.c
         now = time.time()
         with self._read() as conn:
-            rows = conn.execute(sa.select(lease.item_id, lease.owner, lease.expires_at).where(
-                lease.run_id == run_id)).all()
+            rows: Sequence[tuple[str, str, float]] = conn.execute(sa.select(
+                lease.item_id, lease.owner, lease.expires_at).where(lease.run_id == run_id)).all()
         return {item: owner for item, owner, expires in rows if expires >= now and not owner_is_dead(owner)}
 
     @contextmanager

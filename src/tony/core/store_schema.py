@@ -18,6 +18,9 @@ DEFAULT_STORE_DIR = "tony-results"
 
 metadata = sa.MetaData()
 
+STAT_ID_COLUMNS = ("metric", "family", "variant", "at")
+"""The stats table's text columns of a stat's identity beyond its name, split and subgroup."""
+
 runs_table = sa.Table(
     "runs",
     metadata,
@@ -53,7 +56,20 @@ stats_table = sa.Table(
     sa.Column("ci_low", sa.Float),
     sa.Column("ci_high", sa.Float),
     sa.Column("n", sa.Integer, nullable=False),
+    *(sa.Column(name, sa.String(128), nullable=False, server_default="") for name in STAT_ID_COLUMNS),
+    sa.Column("higher_is_better", sa.Boolean),
+    sa.Column("target", sa.Float),
 )
+"""One row per stat: `name` is its display name, the key with split and subgroup; metric, family, variant and at
+its structured identity (tony.core.stat_id.StatId), higher_is_better and target its metric's declared direction."""
+
+meta_table = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+"""Facts about the store itself: its schema version (tony.core.store_migrate)."""
 
 artifacts_table = sa.Table(
     "artifacts",
@@ -161,9 +177,11 @@ def create_tables(engine: sa.Engine) -> None:
             time.sleep(0.2 * (attempt + 1))
 
 
-def insert_ignore(engine: sa.Engine, table: sa.Table):
+def insert_ignore(engine: sa.Engine, table: sa.Table) -> sa.Insert:
     if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table).on_conflict_do_nothing()

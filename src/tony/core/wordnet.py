@@ -4,10 +4,10 @@ Shared by the synonym perturbation (tony.lm) and the WordNet class hierarchies (
 
 Debian installs the database files in /usr/share/wordnet ($TONY_WORDNET_DIR overrides it) but not
 `lexnames`, which nltk's reader needs, and nltk refuses files reached through symbolic links. So the
-files are copied on first use into an nltk data folder, ``$TONY_CACHE_DIR/nltk_data/corpora/wordnet``
-(``~/.cache/tony`` by default), beside a generated `lexnames`, and that folder is added to
-``nltk.data.path`` (nltk opens files only below its data paths). A stamp of the source files' sizes
-and times makes a changed installation rebuild the copy.
+files are copied on first use into an nltk data folder, ``nltk_data/corpora/wordnet`` in tony's cache
+folder (`tony.core.files.cache_dir`: $TONY_CACHE_DIR, ``~/.cache/tony`` by default), beside a
+generated `lexnames`, and that folder is added to ``nltk.data.path`` (nltk opens files only below its
+data paths). A stamp of the source files' sizes and times makes a changed installation rebuild the copy.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tony.core.errors import DataError
+from tony.core.files import cache_dir
 
 if TYPE_CHECKING:
     from nltk.corpus.reader.wordnet import WordNetCorpusReader
@@ -67,7 +68,7 @@ def source_dir() -> Path:
 
 def nltk_data_dir() -> Path:
     """The nltk data folder tony prepares (its `corpora/wordnet` holds the copy)."""
-    return Path(os.environ.get("TONY_CACHE_DIR") or Path.home() / ".cache" / "tony") / "nltk_data"
+    return cache_dir() / "nltk_data"
 
 
 def _stamp(source: Path) -> dict[str, object]:

@@ -91,7 +91,6 @@ def curves(stats: Sequence[Stat]) -> dict[str, dict[int, Stat]]:
     """Per predictor split ("" is the transformer), the ``nse@k`` stats by k."""
     out: dict[str, dict[int, Stat]] = {}
     for stat in stats:
-        name, _, k = stat.name.partition("@")
-        if name == "nse" and k.isdigit():
-            out.setdefault(stat.split, {})[int(k)] = stat
+        if stat.metric == "nse" and stat.at:
+            out.setdefault(stat.split, {})[int(stat.at)] = stat
     return {split: dict(sorted(by_k.items())) for split, by_k in out.items()}

@@ -25,7 +25,8 @@ def add_commands(commands: Any) -> None:
     evaluate.add_argument("--scale", type=float, help="factor of scaled_inputs / scaled_outputs")
     evaluate.add_argument("--n-prompts", type=int, help="prompts per evaluation (default: the preset's)")
     evaluate.add_argument("--n-points", type=int, help="points per prompt (default: the model's maximum)")
-    evaluate.add_argument("--baseline", action="append", help="baseline name (repeatable; default: the paper's)")
+    evaluate.add_argument("--baseline", action="append",
+                          help="baseline name (repeatable; default: the paper's; `tony ls icl_baseline` lists them)")
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
 
     sub.add_parser("presets", help="list the training presets")

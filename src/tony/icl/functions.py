@@ -16,7 +16,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from tony.core.errors import SpecError, UnknownComponentError
+from tony.core.errors import SpecError
+from tony.core.registry import registry
 
 Generator = np.random.Generator
 Functions = Callable[[np.ndarray], np.ndarray]
@@ -228,21 +229,14 @@ class DecisionTree:
 FunctionClass = Linear | SparseLinear | NoisyLinear | Relu2NN | DecisionTree
 """Any of the function classes."""
 
-FUNCTION_CLASSES: dict[str, type[FunctionClass]] = {
-    cls.name: cls for cls in (Linear, SparseLinear, NoisyLinear, Relu2NN, DecisionTree)
-}
-"""Name -> class; instantiate with the class's hyperparameters as keywords."""
+FUNCTION_CLASSES = registry.table("icl_function")
+"""Name -> class (the registry's "icl_function" kind); instantiate with the class's hyperparameters as keywords."""
 
 
 def get_function_class(name: str, **params: object) -> FunctionClass:
     """The function class called `name`, built with `params` (e.g. ``sparsity=3``)."""
+    cls = registry.get("icl_function", name)
     try:
-        cls = FUNCTION_CLASSES[name]
-    except KeyError:
-        raise UnknownComponentError(
-            f"unknown function class '{name}'; choose one of: {', '.join(FUNCTION_CLASSES)}"
-        ) from None
-    try:
-        return cls(**params)  # type: ignore[arg-type]
+        return cls(**params)
     except TypeError as err:
         raise SpecError(f"bad parameters for function class '{name}': {err}") from None

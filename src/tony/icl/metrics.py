@@ -2,9 +2,9 @@
 
 The error at position k is (prediction - target)^2 divided by the function class's
 `normalizer(d)`, so predicting 0 scores about 1. The interval at each position is the
-kernel's percentile bootstrap (`tony.core.stats.bootstrap_ci`) over prompts, computed for
-all positions at once from the same resampled prompt sets (the same draws `bootstrap_ci`
-makes with that seed, so each position's interval equals the kernel's).
+kernel's percentile bootstrap (`tony.core.stats.bootstrap`) over prompts, all positions from the
+same resampled prompt sets (a prompt's errors are one row), so each position's interval is the one
+`bootstrap_ci` gives its column with that seed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from tony.core.errors import SpecError
-from tony.core.stats import DEFAULT_RESAMPLES, MAX_RESAMPLED_VALUES, bootstrap_ci
+from tony.core.stats import DEFAULT_RESAMPLES, bootstrap
 
 ICL_CONFIDENCE = 0.9
 """The paper's curves carry 90% bootstrap intervals."""
@@ -61,17 +61,5 @@ def position_curve(
         raise SpecError(f"errors must be [n_prompts >= 1, n_points], got shape {data.shape}")
     if not 0 < confidence < 1:
         raise SpecError(f"confidence must be in (0, 1), got {confidence}")
-    n = data.shape[0]
-    rows_per_chunk = max(1, MAX_RESAMPLED_VALUES // n)
-    if rows_per_chunk < resamples:  # the kernel would draw in chunks; let it, one position at a time
-        bounds = np.array([bootstrap_ci(column, confidence=confidence, resamples=resamples, seed=seed)
-                           for column in data.T])
-        return PositionCurve(data.mean(axis=0), bounds[:, 0], bounds[:, 1], n, confidence)
-    # Same draws as bootstrap_ci(values, seed=seed): one block of resampled indices, shared by all positions.
-    picks = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    flat = (picks + n * np.arange(resamples)[:, None]).ravel()
-    counts = np.bincount(flat, minlength=resamples * n).reshape(resamples, n).astype(np.float64)
-    estimates = counts @ data / n  # [resamples, n_points]
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.quantile(estimates, [alpha, 1.0 - alpha], axis=0)
-    return PositionCurve(data.mean(axis=0), low, high, n, confidence)
+    interval = bootstrap(data, confidence=confidence, resamples=resamples, seed=seed)
+    return PositionCurve(data.mean(axis=0), interval.low, interval.high, data.shape[0], confidence)

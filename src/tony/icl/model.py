@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -99,12 +100,13 @@ class ICLTransformer(nn.Module):
         self.dims, self.max_points, self.shape = dims, max_points, shape
         self.read_in = nn.Linear(dims, shape.width)
         self.positions = nn.Embedding(2 * max_points, shape.width)
-        self.blocks = nn.ModuleList(Block(shape.width, shape.heads) for _ in range(shape.layers))
+        blocks = [Block(shape.width, shape.heads) for _ in range(shape.layers)]
+        self.blocks = nn.ModuleList(blocks)
         self.ln_final = nn.LayerNorm(shape.width)
         self.read_out = nn.Linear(shape.width, 1)
-        for module in (self.positions, *self.blocks):  # read-in and read-out keep torch's default, as in the paper
+        for module in (self.positions, *blocks):  # read-in and read-out keep torch's default, as in the paper
             module.apply(_init_weights)
-        for block in self.blocks:
+        for block in blocks:
             for residual in (block.attention_out, block.mlp_out):
                 nn.init.normal_(residual.weight, std=0.02 / math.sqrt(2 * shape.layers))
 
@@ -139,11 +141,13 @@ class ICLTransformer(nn.Module):
         return self.read_in(sequence) + self.positions.weight[:length]
 
     @torch.no_grad()
-    def load_hf_gpt2(self, gpt2: nn.Module) -> ICLTransformer:
+    def load_hf_gpt2(self, gpt2: Any) -> ICLTransformer:
         """Copy the weights of a Hugging Face `GPT2Model` of the same shape (its Conv1D weights are
-        stored transposed); read-in and read-out are kept. Returns self."""
+        stored transposed); read-in and read-out are kept. Returns self. `gpt2` is typed Any: torch types
+        every submodule reached through a ModuleList as `Tensor | Module`."""
         self.positions.weight.copy_(gpt2.wpe.weight[: self.positions.num_embeddings])
         for ours, theirs in zip(self.blocks, gpt2.h, strict=True):
+            assert isinstance(ours, Block)
             pairs = ((ours.qkv, theirs.attn.c_attn), (ours.attention_out, theirs.attn.c_proj),
                      (ours.mlp_in, theirs.mlp.c_fc), (ours.mlp_out, theirs.mlp.c_proj))
             for linear, conv in pairs:

@@ -136,8 +136,8 @@ def sample_eval_prompts(
         xs_active = np.abs(gen.standard_normal(shape)) * signs
     else:
         xs_active = gen.standard_normal(shape)
-    if distribution == "scaled_inputs":
-        xs_active = xs_active * float(scale)  # type: ignore[arg-type]
+    if distribution == "scaled_inputs" and scale is not None:
+        xs_active = xs_active * float(scale)
 
     xs = np.zeros((n_prompts, n_points, d))
     xs[..., :active] = xs_active
@@ -154,8 +154,8 @@ def sample_eval_prompts(
 
     ys = functions(xs)
     query_ys = ys if query_xs is xs else functions(query_xs)
-    if distribution == "scaled_outputs":
-        ys, query_ys = ys * float(scale), query_ys * float(scale)  # type: ignore[arg-type]
+    if distribution == "scaled_outputs" and scale is not None:
+        ys, query_ys = ys * float(scale), query_ys * float(scale)
     if distribution == "noisy_outputs":
         ys = ys + noise_std * gen.standard_normal(ys.shape)  # in-sequence: the noisy outputs are the targets too
 
@@ -224,6 +224,6 @@ def interleave(xs: Any, ys: Any) -> Any:
         return np.stack([xs, y_rows], axis=2).reshape(n, 2 * p, d)
     import torch
 
-    y_rows = torch.zeros_like(xs)
-    y_rows[..., 0] = ys.to(xs.dtype)
-    return torch.stack([xs, y_rows], dim=2).reshape(n, 2 * p, d)
+    y_tensor_rows = torch.zeros_like(xs)
+    y_tensor_rows[..., 0] = ys.to(xs.dtype)
+    return torch.stack([xs, y_tensor_rows], dim=2).reshape(n, 2 * p, d)

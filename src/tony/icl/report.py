@@ -65,9 +65,8 @@ def _curves(stats: Sequence[dict[str, Any]], baselines: Sequence[str]) -> dict[s
     order = ["", *(f"baseline:{b}" for b in baselines)]
     out: dict[str, dict[int, dict[str, Any]]] = {}
     for row in stats:
-        name, _, k = row["name"].partition("@")
-        if name == "nse" and k.isdigit() and row["split"] in order:
-            out.setdefault(row["split"], {})[int(k)] = row
+        if row["metric"] == "nse" and row["at"] and row["split"] in order:
+            out.setdefault(row["split"], {})[int(row["at"])] = row
     return {(split.removeprefix("baseline:") or "transformer"): dict(sorted(out[split].items()))
             for split in order if split in out}
 

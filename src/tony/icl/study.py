@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import model_validator
 
 from tony.core.errors import SpecError
-from tony.core.executors import RunnableSpec
+from tony.core.spec import RunnableSpec
 from tony.core.stats import Stat, bootstrap_ci
 from tony.core.store import Store
 from tony.icl.train import ICLTrainSpec
@@ -159,8 +159,8 @@ class ICLEvalTask:
             preds = np.array([r["predictions"][split] for r in records])
             errors = normalized_squared_error(preds, targets, self.spec.normalizer())
             curve = position_curve(errors, seed=self.spec.seed)
-            stats += [Stat(f"nse@{k}", float(curve.mean[k]), float(curve.low[k]), float(curve.high[k]), curve.n, split)
-                      for k in range(errors.shape[1])]
+            stats += [Stat(f"nse@{k}", float(curve.mean[k]), float(curve.low[k]), float(curve.high[k]), curve.n, split,
+                           metric="nse", at=str(k)) for k in range(errors.shape[1])]
             low, high = bootstrap_ci(errors.mean(axis=1), confidence=ICL_CONFIDENCE, seed=self.spec.seed)
             stats.append(Stat("nse", float(errors.mean()), low, high, len(errors), split))
         return stats

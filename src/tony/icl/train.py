@@ -3,10 +3,10 @@
 `ICLTrainSpec` names everything that decides the trained weights (function class, d, model size,
 steps, batch size, learning rate and its schedule, curriculum, seed); its key names the checkpoints. `train` runs
 Adam on the squared error averaged over every prefix of every prompt (the prediction at each x
-position), checkpointing to the store every `checkpoint_every` steps and at the end. Killed and
-started again it continues from the last checkpoint: model, optimizer, step and loss history are
-restored, and each step's batch is drawn from a generator seeded by (seed, step), so the data
-stream needs no saved state and a resumed run matches an uninterrupted one.
+position) through the kernel's resumable loop (`tony.core.training`): checkpoints every
+`checkpoint_every` steps and at the end; killed and started again it continues from the last one. Each
+step's batch is drawn from a generator seeded by (seed, step), so the data stream needs no saved state
+and a resumed run matches an uninterrupted one.
 
 Training runs on the CPU or a GPU (`device`): the device is not part of the spec, since it changes the weights
 by rounding only, as the thread count does; checkpoints load on either, so a run may resume on another device.
@@ -15,20 +15,16 @@ by rounding only, as the thread count does; checkpoints load on either, so a run
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from tony.core.checkpoints import discard_checkpoints, latest_checkpoint, load_checkpoint, save_checkpoint
 from tony.core.errors import SpecError
-from tony.core.progress import progress_bar
 from tony.core.spec import Spec
 from tony.core.store import Store
+from tony.core.training import ResumableTraining, TrainResult
 from tony.icl.curriculum import Curriculum
 from tony.icl.functions import FunctionClass, get_function_class
 from tony.icl.model import SIZES, ICLTransformer
@@ -104,24 +100,6 @@ class ICLTrainSpec(Spec):
         return f"{self.function_class}{args} d={self.dims} {self.model_size} {self.steps} steps"
 
 
-@dataclass
-class TrainResult:
-    """A finished (or already finished) training run."""
-
-    model: ICLTransformer
-    step: int
-    """Steps trained (the spec's `steps`)."""
-    losses: list[tuple[int, float]] = field(default_factory=list)
-    """(step, mean training loss over the LOG_EVERY steps up to it)."""
-    checkpoint: Path | None = None
-    resumed_from: int = 0
-    """The step training continued from (0: a fresh start)."""
-    seconds: float = 0.0
-    """Time spent training in this call."""
-    device: str = "cpu"
-    """Where this call trained; the returned model is on the CPU either way."""
-
-
 def training_device(name: str) -> torch.device:
     """The torch device `name` ("cpu", "cuda", "cuda:1", ...), or a SpecError that says what to use instead."""
     try:
@@ -144,6 +122,46 @@ def batch_at(spec: ICLTrainSpec, functions: FunctionClass, step: int) -> tuple[t
     return torch.from_numpy(xs), torch.from_numpy(ys)
 
 
+class ICLTraining(ResumableTraining):
+    """`ICLTrainSpec`'s steps in the kernel's resumable loop; its history logs the mean loss of every LOG_EVERY
+    steps (and of the steps before a stop)."""
+
+    spec: ICLTrainSpec
+
+    def __init__(self, spec: ICLTrainSpec, store: Store, device: torch.device) -> None:
+        super().__init__(spec, store, total_steps=spec.steps, log_every=LOG_EVERY, lr=spec.lr,
+                         label=spec.describe(), device=str(device))
+        self.target, self.functions = device, spec.functions()
+
+    def restore_model(self, state: dict[str, Any] | None) -> ICLTransformer:
+        model = self.spec.build_model()
+        if state is not None:
+            model.load_state_dict(state["model"])
+        return model
+
+    def make_optimizer(self, model: ICLTransformer) -> torch.optim.Optimizer:
+        return torch.optim.Adam(model.to(self.target).parameters(), lr=self.spec.lr, fused=True)
+
+    def lr_at(self, step: int) -> float:
+        return self.spec.lr_at(step)
+
+    def loss(self, model: ICLTransformer, step: int) -> torch.Tensor:
+        xs, ys = (t.to(self.target) for t in batch_at(self.spec, self.functions, step))
+        return torch.nn.functional.mse_loss(model(xs, ys), ys)
+
+    def window_entry(self, losses: list[float], step: int, full: bool) -> dict[str, float]:
+        return {"loss": float(np.mean(losses))}
+
+    def examples_at(self, step: int) -> int:
+        return self.spec.batch_size
+
+    def read_history(self, state: dict[str, Any]) -> list[dict[str, float]]:
+        if "history" in state:
+            return list(state["history"])
+        # Checkpoints written before the kernel's loop kept (step, mean loss) pairs as "losses".
+        return [{"step": int(s), "loss": float(v)} for s, v in state["losses"]]
+
+
 def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOINT_EVERY, restart: bool = False,
           max_steps: int | None = None, device: str = "cpu") -> TrainResult:
     """Train `spec` to its `steps` on `device`, continuing from its last checkpoint unless `restart`.
@@ -152,69 +170,11 @@ def train(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOIN
     result's `step` says how far training got. A corrupted checkpoint is a DataError that says how
     to recover; nothing is deleted unless `restart` is given.
     """
-    if checkpoint_every < 1:
-        raise SpecError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
-    target = training_device(device)
-    if restart:
-        discard_checkpoints(store, spec)
-    model = spec.build_model()
-    state = load_checkpoint(store, spec)
-    step, losses = 0, []
-    if state is not None:
-        model.load_state_dict(state["model"])
-        step, losses = int(state["step"]), [(int(s), float(v)) for s, v in state["losses"]]
-    if step >= spec.steps:
-        return TrainResult(model.eval(), step, losses, latest_checkpoint(store, spec), step)
-    optimizer = torch.optim.Adam(model.to(target).parameters(), lr=spec.lr, fused=True)
-    if state is not None:
-        optimizer.load_state_dict(state["optimizer"])  # its moments move to the parameters' device
-    start_step, started, checkpoint = step, time.perf_counter(), None
-    stop = spec.steps if max_steps is None else min(spec.steps, step + max_steps)
-    functions, window = spec.functions(), []
-    model.train()
-    with progress_bar(spec.steps, f"train {spec.describe()}", initial=step, unit="step") as bar:
-        while step < stop:
-            xs, ys = (t.to(target) for t in batch_at(spec, functions, step))
-            for group in optimizer.param_groups:
-                group["lr"] = spec.lr_at(step)
-            loss = torch.nn.functional.mse_loss(model(xs, ys), ys)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            window.append(loss.detach())  # read back at log and checkpoint steps only: a GPU need not wait each step
-            log, save = step % LOG_EVERY == 0 or step == stop, step % checkpoint_every == 0 or step == stop
-            if log or save:
-                window_losses = _finite_losses(window, step, spec.lr)
-            if log:
-                losses.append((step, float(np.mean(window_losses))))
-                window = []
-                bar.set_description(f"train {spec.describe()} loss {losses[-1][1]:.4f}", refresh=False)
-            if save:
-                checkpoint = save_checkpoint(store, spec, _state(model, optimizer, step, losses))
-            bar.update(1)
-    return TrainResult(model.cpu().eval(), step, losses, checkpoint, start_step, time.perf_counter() - started,
-                       str(target))
-
-
-def _finite_losses(window: list[torch.Tensor], step: int, lr: float) -> list[float]:
-    """The losses of the steps up to `step`, or a SpecError naming the first step whose loss is not finite
-    (called before every checkpoint, so a diverged model is never stored)."""
-    values = torch.stack(window).tolist()
-    for offset, value in enumerate(values):
-        if not math.isfinite(value):
-            raise SpecError(f"training loss became {value} at step {step - len(values) + offset + 1}: "
-                            f"lower lr (now {lr})")
-    return values
+    return ICLTraining(spec, store, training_device(device)).run(checkpoint_every=checkpoint_every,
+                                                                 restart=restart, max_steps=max_steps)
 
 
 def trained_model(spec: ICLTrainSpec, store: Store, *, checkpoint_every: int = CHECKPOINT_EVERY) -> ICLTransformer:
     """The model trained by `spec` (on the CPU): loaded from its final checkpoint, trained (or resumed) first if
     needed."""
     return train(spec, store, checkpoint_every=checkpoint_every).model
-
-
-def _state(model: ICLTransformer, optimizer: torch.optim.Optimizer, step: int,
-           losses: list[tuple[int, float]]) -> dict[str, Any]:
-    return {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "losses": [list(p) for p in losses]}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import mmap
 import struct
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -119,7 +120,7 @@ def _token_text(tokens: list[str], token_id: Any) -> str:
     return tokens[token_id] if isinstance(token_id, int) and 0 <= token_id < len(tokens) else ""
 
 
-def gguf_metadata(path: Path, keep_arrays: set[str] = frozenset()) -> dict[str, Any]:
+def gguf_metadata(path: Path, keep_arrays: AbstractSet[str] = frozenset()) -> dict[str, Any]:
     """The key/value metadata of a GGUF file (versions 2 and 3), read from its header.
 
     Arrays are skipped (they hold the vocabulary and merges) except those named in `keep_arrays`.
@@ -138,7 +139,7 @@ class _GGUFReader:
         self.data = data
         self.at = 0
 
-    def metadata(self, keep_arrays: set[str]) -> dict[str, Any]:
+    def metadata(self, keep_arrays: AbstractSet[str]) -> dict[str, Any]:
         if self.data[:4] != b"GGUF":
             raise ValueError("not a GGUF file (bad magic)")
         self.at = 4

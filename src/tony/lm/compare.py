@@ -10,11 +10,15 @@ through their stored values and intervals.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from tony.core.stat_id import WORST_CASE, MetricInfo, StatId, registered_metrics
 from tony.core.stats import PairedComparison, compare_paired
-from tony.lm.metrics.families import family_of
+from tony.lm.record import LMRecord
+
+EFFICIENCY_PER_INSTANCE = ("processed_tokens_per_instance", "wall_s_per_instance")
+"""The efficiency metrics with a value per instance (the sums over its requests), compared paired."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,7 @@ class StatComparison:
     """A whole-run stat of A against B (not paired: each with its own interval)."""
 
     metric: str
+    """The stat's display name."""
     family: str
     value_a: float
     ci_a: tuple[float, float]
@@ -30,64 +35,89 @@ class StatComparison:
     difference: float
     """value_a - value_b."""
     intervals_overlap: bool
+    higher_is_better: bool | None = None
+    """The metric's declared direction (None: closest to its target is best, or no value is better)."""
 
 
-def instance_values(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """metric -> {"draw:instance id" -> value}, for every metric that has a value per instance."""
-    values: dict[str, dict[str, float]] = defaultdict(dict)
-    originals = {}
+@dataclass(frozen=True)
+class MetricComparison(PairedComparison):
+    """A paired comparison of one per-instance metric, with the family and direction of its stat."""
+
+    family: str = ""
+    """The family the stat is reported under."""
+    higher_is_better: bool | None = None
+    """The metric's declared direction (None: closest to its target is best, or no value is better)."""
+
+
+def instance_values(records: list[LMRecord]) -> dict[str, dict[str, float]]:
+    """stat name -> {"draw:instance id" -> value}, for every stat that has a value per instance."""
+    return {stat_id.name: values for stat_id, values in _instance_values(records, registered_metrics()).items()}
+
+
+def _instance_values(records: list[LMRecord], declared: dict[str, MetricInfo]) -> dict[StatId, dict[str, float]]:
+    """The per-instance values of each stat: the metrics of the originals, their values on each perturbation's
+    variants, and per family the worst case over an instance's original and variants."""
+    values: dict[StatId, dict[str, float]] = defaultdict(dict)
+    originals: dict[str, LMRecord] = {}
     for r in records:
-        if r.get("error"):  # not answered (too long for the context, refused): no value to compare
+        if not r.answered:  # not answered (too long for the context, refused): no value to compare
             continue
-        key = f"{r['draw']}:{r['instance']['id']}"
-        p = r.get("perturbation")
-        if not p:
+        key = f"{r.draw}:{r.instance.id}"
+        p = r.perturbation
+        if p is None:
             originals[key] = r
-            for name, value in r["stats"].items():
-                values[name][key] = value
-            completions = [e["completion"] for e in r["exchanges"]]
-            values["processed_tokens_per_instance"][key] = sum(c["processed_tokens"] for c in completions)
-            values["wall_s_per_instance"][key] = sum(c["wall_s"] for c in completions)
+            completions = r.completions
+            per_instance = {**r.stats, EFFICIENCY_PER_INSTANCE[0]: sum(c.processed_tokens for c in completions),
+                            EFFICIENCY_PER_INSTANCE[1]: sum(c.wall_s for c in completions)}
+            for name, value in per_instance.items():
+                values[StatId(name, declared[name].family if name in declared else "")][key] = value
             continue
-        for name, value in r["stats"].items():
-            values[f"{name}@{p['family']}:{p['label']}"][key] = value
-            worst = values[f"{name}@{p['family']}"]
+        for name, value in r.stats.items():
+            values[StatId(name, p.family, variant=p.label)][key] = value
+            worst = values[StatId(name, p.family, variant=WORST_CASE)]
             worst[key] = min(worst.get(key, value), value)
-    for name, worst in list(values.items()):
-        base, at, family = name.partition("@")
-        if at and ":" not in family:  # the worst case includes the original instance
+    for stat_id, worst in values.items():
+        if stat_id.variant == WORST_CASE:  # the worst case includes the original instance
             for key in worst:
-                if key in originals and base in originals[key]["stats"]:
-                    worst[key] = min(worst[key], originals[key]["stats"][base])
+                if key in originals and stat_id.metric in originals[key].stats:
+                    worst[key] = min(worst[key], originals[key].stats[stat_id.metric])
     return dict(values)
 
 
-def compare_records(records_a: list[dict[str, Any]], records_b: list[dict[str, Any]],
-                    metrics: list[str] | None = None) -> list[PairedComparison]:
-    """Paired comparisons of every per-instance metric both runs have (or of ``metrics``)."""
-    a, b = instance_values(records_a), instance_values(records_b)
-    names = metrics or sorted(set(a) & set(b), key=lambda n: (family_of(n), n))
+def compare_records(records_a: list[LMRecord], records_b: list[LMRecord],
+                    metrics: list[str] | None = None) -> list[MetricComparison]:
+    """Paired comparisons of every per-instance stat both runs have (or of the stats named ``metrics``), by family."""
+    declared = registered_metrics()
+    a, b = _instance_values(records_a, declared), _instance_values(records_b, declared)
+    ids = {stat_id.name: stat_id for stat_id in (*a, *b)}
+    chosen = [ids[name] for name in metrics if name in ids] if metrics else sorted(
+        set(a) & set(b), key=lambda i: (i.family, i.name))
     out = []
-    for name in names:
-        shared = sorted(set(a.get(name, {})) & set(b.get(name, {})))
+    for stat_id in chosen:
+        shared = sorted(set(a.get(stat_id, {})) & set(b.get(stat_id, {})))
         if shared:
-            out.append(compare_paired(name, [a[name][k] for k in shared], [b[name][k] for k in shared], seed=0))
+            paired = compare_paired(stat_id.name, [a[stat_id][k] for k in shared], [b[stat_id][k] for k in shared],
+                                    seed=0)
+            info = declared.get(stat_id.metric)
+            out.append(MetricComparison(**asdict(paired), family=stat_id.family,
+                                        higher_is_better=info.direction.higher_is_better if info else None))
     return out
 
 
 def compare_stats(stats_a: list[dict[str, Any]], stats_b: list[dict[str, Any]], skip: set[str]) -> list[
     StatComparison
 ]:
-    """Whole-run stats (split "" and no subgroup) both runs have, except the names in ``skip``."""
+    """Whole-run stats (split "" and no subgroup) both runs have, except the names in ``skip``, by family."""
     def whole(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         return {r["name"]: r for r in rows if not r["split"] and not r["subgroup"] and r["name"] not in skip}
 
     a, b = whole(stats_a), whole(stats_b)
     out = []
-    for name in sorted(set(a) & set(b), key=lambda n: (family_of(n), n)):
+    for name in sorted(set(a) & set(b), key=lambda n: (a[n]["family"], n)):
         x, y = a[name], b[name]
         out.append(StatComparison(
-            name, family_of(name), x["value"], (x["ci_low"], x["ci_high"]), y["value"], (y["ci_low"], y["ci_high"]),
+            name, x["family"], x["value"], (x["ci_low"], x["ci_high"]), y["value"], (y["ci_low"], y["ci_high"]),
             x["value"] - y["value"], x["ci_low"] <= y["ci_high"] and y["ci_low"] <= x["ci_high"],
+            x["higher_is_better"],
         ))
     return out

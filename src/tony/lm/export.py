@@ -1,8 +1,7 @@
 """Per-instance export of language-model runs: one flat row per stored record (`tony records`).
 
-The kernel streams records without knowing their shape; this module knows the payload that
-`tony.lm.run.LMTask.process` writes (instance, draw, perturbation, exchanges, prediction, correct,
-stats, and error where the instance's request could not be answered) and turns it into a row of
+The kernel streams records without knowing their shape; this module reads each payload as the
+`tony.lm.record.LMRecord` that `tony.lm.run.LMTask.process` wrote and turns it into a row of
 RECORD_FIELDS, plus the JSON-lines and CSV forms of a row.
 """
 
@@ -11,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from tony.core.store import StoredRecord, json_text
+from tony.lm.record import LMRecord
 
 KIND = "lm"
 """The run kind whose records this module exports (LMTask.kind)."""
@@ -33,34 +33,29 @@ def export_row(run: dict[str, Any], record: StoredRecord) -> dict[str, Any]:
     (too long for the context, refused by the server), None for an answered one; such a row has no
     prediction, correct or stats.
     """
-    payload = record.payload
-    instance = payload.get("instance", {})
+    typed = LMRecord.from_json(record.payload)
+    instance, perturbation = typed.instance, typed.perturbation
     labels = run.get("labels", {})
-    exchanges = payload.get("exchanges") or []
-    first = exchanges[0] if exchanges else {}
-    request = first.get("request", {})
-    error = payload.get("error")
-    if request and not request.get("continuations") and not error:
-        prediction = (first.get("completion") or {}).get("text", "")
-    else:
-        prediction = payload.get("prediction")
-    perturbation = payload.get("perturbation")
+    first = typed.exchanges[0] if typed.exchanges else None
+    prediction = typed.prediction
+    if first is not None and not first.request.is_scoring and typed.answered:
+        prediction = "" if first.completion is None else first.completion.text
     return {
         "run": run["run_id"][:RUN_ID_CHARS],
         "scenario": labels.get("scenario", ""),
         "model": labels.get("model", ""),
         "method": labels.get("method", ""),
-        "instance_id": instance.get("id", record.item_id),
-        "draw": payload.get("draw", 0),
-        "split": instance.get("split", ""),
-        "subgroup": instance.get("subgroup", ""),
-        "perturbation": (perturbation.get("label") or perturbation.get("name")) if perturbation else None,
-        "prompt": request.get("prompt", ""),
+        "instance_id": instance.id,
+        "draw": typed.draw,
+        "split": instance.split,
+        "subgroup": instance.subgroup,
+        "perturbation": None if perturbation is None else perturbation.label or perturbation.name,
+        "prompt": "" if first is None else first.request.prompt,
         "prediction": prediction,
-        "correct": payload.get("correct"),
-        "error": error,
-        "stats": payload.get("stats") or {},
-        "extra": instance.get("extra") or {},
+        "correct": typed.correct,
+        "error": typed.error,
+        "stats": typed.stats,
+        "extra": instance.extra,
     }
 
 

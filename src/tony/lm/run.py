@@ -16,14 +16,15 @@ from pydantic import Field
 
 from tony.core.cache import RequestCache
 from tony.core.errors import DataError, ModelError, RequestError, SpecError
-from tony.core.executors import RunnableSpec
 from tony.core.registry import registry
+from tony.core.spec import RunnableSpec
 from tony.core.stats import Stat
 from tony.core.store import Store
 from tony.lm.adapters.base import Adapter, AdapterSpec
 from tony.lm.clients.models import ModelSource
 from tony.lm.metrics.aggregate import lm_stats
 from tony.lm.perturbations.base import Perturbation
+from tony.lm.record import AppliedPerturbation, Exchange, LMRecord
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import Client, Completion, Instance, Request
 
@@ -143,28 +144,27 @@ class LMTask:
             requests, context = self.adapter.requests(instance, self._draws[draw], rng)
             planned.append((item, draw, instance, perturbation, requests, context))
         outcomes = self._answer([r for p in planned for r in p[4]])
-        records = []
-        for item, draw, instance, perturbation, requests, context in planned:
+        records: list[LMRecord] = []
+        for _, draw, instance, perturbation, requests, context in planned:
             answers, outcomes = outcomes[: len(requests)], outcomes[len(requests) :]
-            record: dict[str, Any] = {
-                "instance": instance.to_json(),
-                "draw": draw,
-                "perturbation": perturbation and {
-                    "name": perturbation.name, "label": perturbation.label, "family": perturbation.family,
-                },
-                "examples": [e.id for e in self._draws[draw]],
-                "exchanges": [_exchange(r, a) for r, a in zip(requests, answers, strict=True)],
-            }
             refused = [a for a in answers if isinstance(a, RequestError)]
             if refused:  # this instance cannot be evaluated; the run goes on and counts it
-                record.update(prediction=None, confidence=None, correct=None, stats={}, details={},
-                              error=str(refused[0]))
+                verdict: dict[str, Any] = {"details": {}, "error": str(refused[0])}
             else:
+                # The ignore: `refused` is empty, so every answer is a Completion (mypy does not narrow a list).
                 scored = self.adapter.score(instance, answers, context)  # type: ignore[arg-type]
-                record.update(prediction=scored.prediction, confidence=scored.confidence, correct=scored.correct,
-                              stats=scored.stats, details=scored.details)
-            records.append((item, record))
-        return records
+                verdict = {"prediction": scored.prediction, "confidence": scored.confidence,
+                           "correct": scored.correct, "stats": scored.stats, "details": scored.details}
+            applied = None if perturbation is None else AppliedPerturbation(
+                perturbation.name, perturbation.label, perturbation.family)
+            exchanges = tuple(_exchange(r, a) for r, a in zip(requests, answers, strict=True))
+            records.append(LMRecord(instance, draw, applied, tuple(e.id for e in self._draws[draw]), exchanges,
+                                    **verdict))
+        # A scenario whose completions a grader labels (tony.safety's) adds the labels to the records' stats.
+        grade = getattr(self.scenario, "grade_records", None)
+        if grade is not None:
+            records = grade(records)
+        return [(item, record.to_json()) for (item, *_), record in zip(planned, records, strict=True)]
 
     def _answer(self, requests: list[Request]) -> list[Completion | RequestError]:
         """Answers from the cache where stored; the model (loaded on first need) for the rest. A request
@@ -196,8 +196,8 @@ class LMTask:
         self._answered = self._answered or answered
 
     def aggregate(self, records: list[dict[str, Any]]) -> list[Stat]:
-        multiple_choice = self.spec.adapter.method.startswith("multiple_choice")
-        return lm_stats(records, seed=self.spec.seed, multiple_choice=multiple_choice)
+        typed = [LMRecord.from_json(r) for r in records]
+        return lm_stats(typed, seed=self.spec.seed, multiple_choice=self.adapter.multiple_choice)
 
     def close(self) -> None:
         """Models stay loaded for the next run in this process (see clients.models)."""
@@ -248,11 +248,11 @@ def _one(client: Client, request: Request) -> Completion | RequestError:
         return refused
 
 
-def _exchange(request: Request, answer: Completion | RequestError) -> dict[str, Any]:
+def _exchange(request: Request, answer: Completion | RequestError) -> Exchange:
     """A request as sent and what came back: its completion, or None and the reason it was refused."""
     if isinstance(answer, RequestError):
-        return {"request": request.cache_form(), "completion": None, "error": str(answer)}
-    return {"request": request.cache_form(), "completion": answer.to_json()}
+        return Exchange(request, None, str(answer))
+    return Exchange(request, answer)
 
 
 def _stable_int(text: str) -> int:

@@ -54,6 +54,13 @@ class Instance:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Instance:
+        """The instance `to_json` wrote; a key missing from an older record takes the field's default."""
+        references = tuple(Reference(r["output"], tuple(r.get("tags", ()))) for r in data.get("references", ()))
+        return cls(data["id"], data["input"], references, data.get("split", "test"), data.get("subgroup", ""),
+                   data.get("facets") or {}, data.get("extra") or {})
+
 
 @dataclass(frozen=True)
 class Request:
@@ -87,6 +94,11 @@ class Request:
     def is_scoring(self) -> bool:
         return bool(self.continuations)
 
+    @property
+    def is_generation(self) -> bool:
+        """The model generates text (tokens to generate, nothing to score)."""
+        return self.max_tokens > 0 and not self.continuations
+
     def cache_form(self) -> dict[str, Any]:
         """The canonical request for the cache key (the seed is keyed separately)."""
         form = asdict(self)
@@ -97,6 +109,18 @@ class Request:
 
     def cache_seed(self) -> int | None:
         return self.seed if self.temperature > 0 else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The request as a record keeps it: its cache form, plus the seed of a sampled request (which the
+        cache keys separately), so that it reads back (``from_json``) as the request that was sent."""
+        form = self.cache_form()
+        if self.cache_seed() is not None:
+            form["seed"] = self.seed
+        return form
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Request:
+        return cls(**_tuples(data))
 
 
 @dataclass(frozen=True)
@@ -129,8 +153,12 @@ class Completion:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Completion:
-        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**fields)
+        return cls(**_tuples(data))
+
+
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """A flat JSON object's arrays as the tuples the frozen dataclasses hold."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
 
 
 class Client(Protocol):

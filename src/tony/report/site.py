@@ -68,7 +68,10 @@ def build_site(store: Store, out: Path | str = DEFAULT_SITE_DIR, *, sources: Seq
         tasks: list[PageTask] = []
         for source in page_sources() if sources is None else sources:
             for item in source(store):
-                (tasks if isinstance(item, PageTask) else pages).append(item)
+                if isinstance(item, PageTask):
+                    tasks.append(item)
+                else:
+                    pages.append(item)
         nav = [NavEntry(p.path, p.title) for p in pages if p.summary]
         footer = f"tony {__version__} \u00b7 {store.describe()} \u00b7 built {time.strftime('%Y-%m-%d %H:%M:%S')}"
         written = _write_pages(staging, pages, nav, footer)

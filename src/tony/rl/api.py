@@ -16,22 +16,24 @@ from typing import Any
 from tony.core.errors import SpecError
 from tony.core.runner import RunResult
 from tony.core.store import Store
-from tony.rl.config import ALL_SWITCHES, PRESETS, SWITCHES, Preset, RLSpec, make_spec
-from tony.rl.study import KIND, ablation_specs, seed_summary
+from tony.rl import defaults
+from tony.rl.presets import Preset, get_preset, make_spec, preset_descriptions
+from tony.rl.spec import RLSpec, Switches, check_switch_names
+from tony.rl.study import ablation_specs, seed_summary
+from tony.rl.task import KIND
 
-__all__ = ["ablate", "ablation_specs", "make_spec", "parse_switches", "presets", "summary", "switches", "train"]
-
-CHECKPOINT_EVERY = 10
-"""Iterations between checkpoints (and record commits)."""
+__all__ = ["ablate", "ablation_specs", "make_spec", "parse_switches", "preset_descriptions", "presets", "summary",
+           "switches", "train"]
 
 
-def presets() -> list[Preset]:
-    return list(PRESETS.values())
+def presets() -> dict[str, Preset]:
+    """Every registered preset by name (`preset_descriptions` says what each is)."""
+    return {name: get_preset(name) for name in preset_descriptions()}
 
 
 def switches() -> dict[str, str]:
     """Every switch with what turning it on does."""
-    return {**SWITCHES, "ratio_clipping": "PPO's clipped surrogate (off: the plain ratio objective, PPO-NoClip)"}
+    return Switches.summaries()
 
 
 def parse_switches(settings: Sequence[str]) -> dict[str, bool]:
@@ -40,21 +42,20 @@ def parse_switches(settings: Sequence[str]) -> dict[str, bool]:
     out = {}
     for setting in settings:
         name, _, value = setting.partition("=")
-        if name not in ALL_SWITCHES:
-            raise SpecError(f"unknown switch '{name}': choose from {', '.join(ALL_SWITCHES)}")
+        check_switch_names([name])
         if value.lower() not in values:
             raise SpecError(f"switch setting '{setting}' must be NAME=on or NAME=off")
         out[name] = values[value.lower()]
     return out
 
 
-def train(spec: RLSpec, store: str | None = None, *, checkpoint_every: int = CHECKPOINT_EVERY) -> RunResult:
+def train(spec: RLSpec, store: str | None = None, *, checkpoint_every: int = defaults.CHECKPOINT_EVERY) -> RunResult:
     """Train one run through the kernel's runner (resuming its checkpoint; already complete, it only loads)."""
     return next(ablate([spec], store, checkpoint_every=checkpoint_every))
 
 
 def ablate(specs: Sequence[RLSpec], store: str | None = None, *, workers: int = 1,
-           checkpoint_every: int = CHECKPOINT_EVERY) -> Iterator[RunResult]:
+           checkpoint_every: int = defaults.CHECKPOINT_EVERY) -> Iterator[RunResult]:
     """Run every spec, `workers` at a time in separate processes; yields each RunResult."""
     from tony.core.executors import run_local
 

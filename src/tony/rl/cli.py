@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from tony.rl import defaults
+
 
 def add_commands(commands: Any) -> None:
     """Add `rl` and its subcommands to the top-level subparsers `commands`."""
@@ -20,10 +22,12 @@ def add_commands(commands: Any) -> None:
     _common(train)
 
     ablate = sub.add_parser("ablate", help="presets x flipped switches x seeds, run in parallel, resumable")
-    ablate.add_argument("--preset", action="append", help="preset to run (repeatable; default PPO, PPO-M, TRPO, TRPO+)")
+    ablate.add_argument("--preset", action="append",
+                        help=f"preset to run (repeatable; default {', '.join(defaults.ABLATION_PRESETS)})")
     ablate.add_argument("--flip", action="append", default=[], metavar="SWITCH",
                         help="also run each preset with this switch flipped (repeatable)")
-    ablate.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1 per configuration (default 3)")
+    ablate.add_argument("--seeds", type=int, default=defaults.SEEDS,
+                        help=f"seeds 0 .. N-1 per configuration (default {defaults.SEEDS})")
     ablate.add_argument("--workers", type=int, default=1, help="runs trained in parallel processes (default 1)")
     _common(ablate)
 
@@ -32,10 +36,13 @@ def add_commands(commands: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default="Hopper-v5", help="Gymnasium environment id (default Hopper-v5)")
-    parser.add_argument("--steps", type=int, default=1_000_000, help="environment steps per run (default 1,000,000)")
-    parser.add_argument("--num-envs", type=int, default=1, help="vectorized environments per run (default 1)")
-    parser.add_argument("--checkpoint-every", type=int, default=10, help="iterations between checkpoints (default 10)")
+    parser.add_argument("--env", default=defaults.ENV, help=f"Gymnasium environment id (default {defaults.ENV})")
+    parser.add_argument("--steps", type=int, default=defaults.TOTAL_STEPS,
+                        help=f"environment steps per run (default {defaults.TOTAL_STEPS:,})")
+    parser.add_argument("--num-envs", type=int, default=defaults.NUM_ENVS,
+                        help=f"vectorized environments per run (default {defaults.NUM_ENVS})")
+    parser.add_argument("--checkpoint-every", type=int, default=defaults.CHECKPOINT_EVERY,
+                        help=f"iterations between checkpoints (default {defaults.CHECKPOINT_EVERY})")
     parser.add_argument("--store", help="results directory or database URL (default ./tony-results)")
 
 
@@ -44,11 +51,10 @@ def run(args: argparse.Namespace) -> int:
     from tony.rl import api
 
     if args.rl_command == "presets":
-        names = list(api.switches())
-        for preset in api.presets():
-            on = [n for n in names if preset.switches.get(n)]
-            print(f"  {preset.name:<11} {preset.algo:<5} {preset.description}")
-            print(f"  {'':<17} on: {', '.join(on) or 'none'}")
+        descriptions = api.preset_descriptions()
+        for name, preset in api.presets().items():
+            print(f"  {name:<11} {preset.algo:<5} {descriptions[name]}")
+            print(f"  {'':<17} on: {', '.join(preset.switches.turned_on()) or 'none'}")
         return 0
     if args.rl_command == "switches":
         for name, what in api.switches().items():
@@ -59,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
                                switches=api.parse_switches(args.switch), num_envs=args.num_envs)]
         workers = 1
     else:
-        flips = args.flip
-        api.parse_switches([f"{name}=on" for name in flips])  # unknown names fail before any run
-        specs = api.ablation_specs(args.preset or ["PPO", "PPO-M", "TRPO", "TRPO+"], flips, range(args.seeds),
+        specs = api.ablation_specs(args.preset or defaults.ABLATION_PRESETS, args.flip, range(args.seeds),
                                    env=args.env, total_steps=args.steps, num_envs=args.num_envs)
         workers = args.workers
     failed = 0

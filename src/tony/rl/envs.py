@@ -137,7 +137,7 @@ def _wrappers(env) -> list[Any]:
 
 def _plain(obj: Any) -> dict[str, Any]:
     """The attributes of `obj` that are plain numbers, flags or arrays (counters, simulator variables)."""
-    out = {}
+    out: dict[str, Any] = {}
     for name, value in vars(obj).items():
         if isinstance(value, bool | int | float | str) or value is None:
             out[name] = value

@@ -11,20 +11,19 @@ entropy, value loss) against steps. Reads only the store (no torch, no gymnasium
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from tony.core.store import Store
 from tony.report.html import stat_cell, table, text
 from tony.report.pages import Page
 from tony.report.svg import Series, line_plot
-from tony.rl.config import RLSpec
-from tony.rl.study import DIAGNOSTICS, KIND, curve, group_key, seed_summary
+from tony.rl.diagnostics import DIAGNOSTICS
+from tony.rl.spec import RLSpec
+from tony.rl.study import curve, group_key, seed_summary
+from tony.rl.task import KIND
 
 PATH = "rl/index.html"
-TITLES = {"kl": "mean KL between successive policies", "max_ratio": "maximum ratio pi_new / pi_old",
-          "clip_fraction": "fraction of ratios outside [1-eps, 1+eps]", "entropy": "policy entropy",
-          "value_loss": "value loss"}
 
 
 def pages(store: Store) -> Iterator[Page]:
@@ -49,7 +48,7 @@ def _env_section(store: Store, env: str, runs: list[dict[str, Any]]) -> str:
     groups: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
         groups.setdefault(group_key(run["spec"]), []).append(run)
-    labelled = {}
+    labelled: dict[str, list[list[dict[str, Any]]]] = {}
     for members in groups.values():
         spec = members[0]["spec"]
         label = RLSpec.model_construct(**spec).label()
@@ -58,7 +57,7 @@ def _env_section(store: Store, env: str, runs: list[dict[str, Any]]) -> str:
         labelled[label] = [sorted(store.records(m["run_id"]), key=lambda r: r["iteration"]) for m in members]
     labelled = dict(sorted(labelled.items()))
     plots = [_plot(labelled, "recent_return", f"{env}: return (last 10 episodes)", "return")]
-    plots += [_plot(labelled, name, f"{env}: {TITLES[name]}", name) for name in DIAGNOSTICS]
+    plots += [_plot(labelled, name, f"{env}: {title}", name) for name, title in DIAGNOSTICS.items()]
     rows = [[text(row["label"]), str(len(row["seeds"])), f"{row['steps']:,}",
              *(_cell(row[name]) for name in ("final_return", *DIAGNOSTICS))] for row in summary]
     return (f"<h2>{text(env)}</h2><div class=\"plots\">{plots[0]}</div>"
@@ -73,7 +72,7 @@ def _cell(stat: Any) -> str:
     return stat_cell(finite(stat.value), finite(stat.ci_low), finite(stat.ci_high), n=stat.n)
 
 
-def _plot(labelled: dict[str, Sequence[Sequence[dict[str, Any]]]], field: str, title: str, y_label: str) -> str:
+def _plot(labelled: Mapping[str, Sequence[Sequence[dict[str, Any]]]], field: str, title: str, y_label: str) -> str:
     series = []
     for label, seeds in labelled.items():
         steps, points = curve(seeds, field)

@@ -1,4 +1,4 @@
-"""Collecting one iteration's experience, generalized advantage estimation, per-iteration diagnostics.
+"""Collecting one iteration's experience, and generalized advantage estimation.
 
 A `Collector` owns the vector environment and the observation and reward filters. Each step it
 samples actions from the policy (clipped to the action bounds only when sent to the environment),
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from tony.rl.config import RLSpec
 from tony.rl.envs import ObservationFilter, RewardFilter, env_state, make_envs, restore_env_state
-from tony.rl.networks import GaussianPolicy, ValueNet, gaussian_kl
+from tony.rl.networks import GaussianPolicy, ValueNet
+from tony.rl.spec import RLSpec
 
 
 @dataclass
@@ -35,12 +35,18 @@ class Batch:
 
 
 def standardize(x: torch.Tensor) -> torch.Tensor:
+    """(x - mean) / (std + 1e-8): the advantage normalization."""
     return (x - x.mean()) / (x.std() + 1e-8)
 
 
 def gae(rewards: np.ndarray, values: np.ndarray, dones: np.ndarray, next_value: np.ndarray, gamma: float,
         lam: float) -> np.ndarray:
-    """Generalized advantage estimates, arrays of shape (steps, envs); dones[t] ends the episode at step t."""
+    """Generalized advantage estimates (Schulman et al. 2016), arrays of shape (steps, envs):
+
+        delta_t = r_t + gamma V(s_{t+1}) (1 - done_t) - V(s_t)
+        A_t     = delta_t + gamma lam (1 - done_t) A_{t+1}
+
+    dones[t] ends the episode at step t; `next_value` is V of the observation after the last step."""
     advantages = np.zeros_like(rewards)
     running = np.zeros_like(next_value)
     for t in reversed(range(len(rewards))):
@@ -61,10 +67,10 @@ class Collector:
         space = self.envs.single_action_space
         self.low, self.high = space.low.astype(np.float64), space.high.astype(np.float64)
         self.obs_filter = ObservationFilter(self.envs.single_observation_space.shape[0],
-                                            normalize=spec.on("obs_normalization"),
-                                            clip=spec.obs_clip if spec.on("obs_clipping") else None)
-        self.reward_filter = RewardFilter(spec.num_envs, spec.gamma, scale=spec.on("reward_scaling"),
-                                          clip=spec.reward_clip if spec.on("reward_clipping") else None)
+                                            normalize=spec.switches.obs_normalization,
+                                            clip=spec.obs_clip if spec.switches.obs_clipping else None)
+        self.reward_filter = RewardFilter(spec.num_envs, spec.gamma, scale=spec.switches.reward_scaling,
+                                          clip=spec.reward_clip if spec.switches.reward_clipping else None)
         raw, _ = self.envs.reset(seed=spec.seed)
         self.obs = self.obs_filter(raw)
         self.episode_return = np.zeros(spec.num_envs)
@@ -127,16 +133,3 @@ class Collector:
     def close(self) -> None:
         self.envs.close()
 
-
-def diagnostics(spec: RLSpec, policy: GaussianPolicy, old_dist: torch.distributions.Normal, batch: Batch,
-                value_loss: float) -> dict[str, float]:
-    """Trust-region diagnostics of one update, on the iteration's observations and actions:
-    mean KL(old || new), the largest ratio pi_new / pi_old, the fraction of ratios outside
-    [1 - clip_eps, 1 + clip_eps], the new policy's mean entropy, and the mean value loss."""
-    with torch.no_grad():
-        new_dist = policy.distribution(batch.obs)
-        ratios = (new_dist.log_prob(batch.actions).sum(-1) - batch.logprobs).exp()
-        outside = (ratios < 1 - spec.clip_eps) | (ratios > 1 + spec.clip_eps)
-        return {"kl": gaussian_kl(old_dist, new_dist).mean().item(), "max_ratio": ratios.max().item(),
-                "clip_fraction": outside.float().mean().item(), "entropy": new_dist.entropy().sum(-1).mean().item(),
-                "value_loss": float(value_loss)}

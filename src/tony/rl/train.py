@@ -13,11 +13,12 @@ import time
 from typing import Any
 
 import torch
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from tony.rl.config import RLSpec, check_env
 from tony.rl.networks import GaussianPolicy, ValueNet
 from tony.rl.ppo import ppo_update
 from tony.rl.rollout import Collector
+from tony.rl.spec import RLSpec, check_env
 from tony.rl.trpo import trpo_update
 
 RECENT_EPISODES = 10
@@ -30,7 +31,7 @@ class Trainer:
     def __init__(self, spec: RLSpec) -> None:
         self.spec = spec
         obs_size, act_size = check_env(spec.env)
-        tanh, orthogonal = spec.on("tanh_activations"), spec.on("orthogonal_init")
+        tanh, orthogonal = spec.switches.tanh_activations, spec.switches.orthogonal_init
         with torch.random.fork_rng():
             torch.manual_seed(spec.seed)
             self.policy = GaussianPolicy(obs_size, act_size, spec.hidden, tanh=tanh, orthogonal=orthogonal,
@@ -49,7 +50,7 @@ class Trainer:
         """Train one iteration; return (and keep) its record."""
         spec = self.spec
         started = time.process_time()
-        lr = spec.lr * (1 - self.iteration / spec.iterations) if spec.on("lr_annealing") else spec.lr
+        lr = spec.lr * (1 - self.iteration / spec.iterations) if spec.switches.lr_annealing else spec.lr
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         batch, finished = self.collector.collect(self.policy, self.value, self.generator)
@@ -72,6 +73,12 @@ class Trainer:
     def load(self, state: dict[str, Any]) -> None:
         self.iteration = int(state["iteration"])
         self.policy.load_state_dict(state["policy"])
+        if self.spec.algo == "trpo" and self.iteration > 0:
+            # TRPO's step leaves the policy's parameters as views into one flat vector (`vector_to_parameters`);
+            # float32 kernels can round differently on differently aligned memory, so a resumed run lays them out
+            # the same way as the straight run it continues.
+            flat = parameters_to_vector(self.policy.parameters()).detach()
+            vector_to_parameters(flat, self.policy.parameters())
         self.value.load_state_dict(state["value"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])

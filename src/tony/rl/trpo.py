@@ -8,8 +8,8 @@
 4. `line_search`: try theta_old + shrink^k beta s for k = 0, 1, ...; accept the first step whose
    exact mean KL is within max_kl and whose surrogate improves; accept none (keep theta_old) if
    no step qualifies.
-5. The value network: `epochs` passes of Adam over shuffled minibatches (value clipping and
-   gradient-norm clipping when their switches are on).
+5. The value network: PPO's minibatch loop (`ppo.minibatch_steps`) on the value loss alone
+   (`ppo.minibatch_value_loss`, clipped with value_clipping; the gradient norm clipped with grad_clipping).
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from collections.abc import Callable
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from tony.rl.config import RLSpec
+from tony.rl.diagnostics import diagnostics
 from tony.rl.networks import GaussianPolicy, ValueNet, gaussian_kl
-from tony.rl.ppo import value_loss
-from tony.rl.rollout import Batch, diagnostics, standardize
+from tony.rl.ppo import minibatch_steps, minibatch_value_loss
+from tony.rl.rollout import Batch, standardize
+from tony.rl.spec import RLSpec
 
 
 def conjugate_gradient(apply: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, iters: int,
@@ -96,20 +97,9 @@ def trpo_update(spec: RLSpec, policy: GaussianPolicy, value: ValueNet, value_opt
                                        spec.line_search_steps, spec.line_search_shrink)
     vector_to_parameters(new_params, parameters)
 
-    size = batch.obs.shape[0]
-    minibatch = size // spec.minibatches
-    value_clip = spec.value_clip_eps if spec.on("value_clipping") else None
-    value_losses = []
-    for _ in range(spec.epochs):
-        order = torch.randperm(size, generator=generator)
-        for start in range(0, size, minibatch):
-            idx = order[start:start + minibatch]
-            loss = value_loss(value(batch.obs[idx]), batch.returns[idx], batch.values[idx], value_clip)
-            value_optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if spec.on("grad_clipping"):
-                torch.nn.utils.clip_grad_norm_(value.parameters(), spec.max_grad_norm)
-            value_optimizer.step()
-            value_losses.append(loss.item())
-    stats = diagnostics(spec, policy, old_dist, batch, sum(value_losses) / len(value_losses))
-    return {**stats, "step_fraction": fraction}
+    def loss(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        v_loss = minibatch_value_loss(spec, value, batch, idx)
+        return v_loss, v_loss
+
+    mean_value_loss = minibatch_steps(spec, value_optimizer, batch.obs.shape[0], generator, loss)
+    return {**diagnostics(policy, old_dist, batch, mean_value_loss, spec.clip_eps), "step_fraction": fraction}

@@ -129,6 +129,6 @@ def retrain_last_layer(model: NamedNet, images: torch.Tensor, labels: torch.Tens
             loss.backward()
             optimizer.step()
     with torch.no_grad():  # W (f - m) / s + b = (W / s) f + (b - W (m / s))
-        head.bias -= head.weight @ (mean / std)
-        head.weight /= std
+        head.bias.sub_(head.weight @ (mean / std))
+        head.weight.div_(std)
     return retrained.eval()

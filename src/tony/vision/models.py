@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from tony.core.errors import SpecError, UnknownComponentError
+from tony.core.registry import registry
 
 INPUT = "input"
 """The name of every model's first stage, the input standardisation."""
@@ -99,13 +100,16 @@ class NamedNet(nn.Module):
     def set_normalization(self, mean: torch.Tensor, std: torch.Tensor) -> None:
         """Set the per-channel mean and deviation that the `input` stage subtracts and divides by."""
         stage = self.stages[INPUT]
-        stage.mean.copy_(mean.view_as(stage.mean))  # type: ignore[operator]
-        stage.std.copy_(std.view_as(stage.std))  # type: ignore[operator]
+        assert isinstance(stage, Standardize)
+        stage.mean.copy_(mean.view_as(stage.mean))
+        stage.std.copy_(std.view_as(stage.std))
 
     @property
     def head(self) -> nn.Linear:
         """The last layer."""
-        return self.stages[HEAD]  # type: ignore[return-value]
+        head = self.stages[HEAD]
+        assert isinstance(head, nn.Linear)
+        return head
 
     def reset_head(self, num_classes: int | None = None, *, seed: int = 0) -> nn.Linear:
         """Replace the last layer by a freshly initialised one (seeded; `num_classes` outputs, default
@@ -123,6 +127,11 @@ class NamedNet(nn.Module):
 
 class Standardize(nn.Module):
     """(x - mean) / std per channel, with mean and std as buffers (saved with the model, not trained)."""
+
+    mean: torch.Tensor
+    """[1, channels, 1, 1]: subtracted from the input."""
+    std: torch.Tensor
+    """[1, channels, 1, 1]: divides the centred input."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -167,15 +176,16 @@ def _conv_bn_relu(channels_in: int, channels_out: int) -> list[nn.Module]:
 
 @dataclass(frozen=True)
 class Architecture:
-    """One named network shape."""
+    """One named network shape (registered as a "vision_model" in `tony.catalog`)."""
 
+    name: str
+    """What `build_model` and `--model` call it."""
     family: str
     """resnet or vgg."""
     stages: tuple[tuple[int, int], ...]
     """Per stage: (residual blocks or convolutions, channel multiple of `width`)."""
     hidden_layers: int = 0
     """VGG only: linear+ReLU layers of 8*width units in `penultimate` before `fc`."""
-    description: str = ""
 
     @property
     def halvings(self) -> int:
@@ -183,23 +193,21 @@ class Architecture:
         return len(self.stages) - 1 if self.family == "resnet" else len(self.stages)
 
 
-ARCHITECTURES: dict[str, Architecture] = {
-    "resnet8": Architecture("resnet", ((1, 1), (1, 2), (1, 4)), description="3 stages of 1 residual block"),
-    "resnet14": Architecture("resnet", ((2, 1), (2, 2), (2, 4)), description="3 stages of 2 residual blocks"),
-    "resnet20": Architecture("resnet", ((3, 1), (3, 2), (3, 4)), description="CIFAR ResNet-20: 3 stages of 3"),
-    "resnet18": Architecture("resnet", ((2, 1), (2, 2), (2, 4), (2, 8)), description="4 stages of 2 (ResNet-18)"),
-    "vgg7": Architecture("vgg", ((1, 1), (1, 2), (2, 4), (2, 8)), description="6 convolutions, 4 max pools"),
-    "vgg11": Architecture("vgg", ((1, 1), (1, 2), (2, 4), (2, 8), (2, 8)), hidden_layers=2,
-                          description="VGG-A: 8 convolutions, 5 max pools, 3 linear layers"),
-}
-"""Every model name; `width` scales the channels (the first stage has `width` channels)."""
+RESNET8 = Architecture("resnet8", "resnet", ((1, 1), (1, 2), (1, 4)))
+RESNET14 = Architecture("resnet14", "resnet", ((2, 1), (2, 2), (2, 4)))
+RESNET20 = Architecture("resnet20", "resnet", ((3, 1), (3, 2), (3, 4)))
+RESNET18 = Architecture("resnet18", "resnet", ((2, 1), (2, 2), (2, 4), (2, 8)))
+VGG7 = Architecture("vgg7", "vgg", ((1, 1), (1, 2), (2, 4), (2, 8)))
+VGG11 = Architecture("vgg11", "vgg", ((1, 1), (1, 2), (2, 4), (2, 8), (2, 8)), hidden_layers=2)
+
+ARCHITECTURES = registry.table("vision_model")
+"""Every model by name (the registry's "vision_model" kind); `width` scales the channels (the first stage has
+`width` channels)."""
 
 
 def check_model(name: str, *, num_classes: int, in_channels: int, image_size: int, width: int) -> Architecture:
     """The architecture `name` after checking that it can be built for these sizes; a SpecError says why not."""
-    if name not in ARCHITECTURES:
-        raise UnknownComponentError(f"unknown model '{name}': choose one of {', '.join(ARCHITECTURES)}")
-    arch = ARCHITECTURES[name]
+    arch: Architecture = registry.get("vision_model", name)
     if num_classes < 2 or in_channels < 1 or width < 1:
         raise SpecError(f"a model needs num_classes >= 2, in_channels >= 1 and width >= 1, got {num_classes}, "
                         f"{in_channels} and {width}")

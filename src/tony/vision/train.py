@@ -4,11 +4,12 @@
 optimizer (SGD with momentum or Adam), the learning-rate schedule (constant, step or cosine, per
 step), epochs, batch size, augmentation policy (`tony.vision.augment`), seed, and `data`, a
 description of the training set supplied by the caller (e.g. a dataset spec and a split), so a
-changed dataset changes the key. `train(spec, images, labels, store)` runs it, checkpointing to the
-store (`tony.core.checkpoints`) every `checkpoint_every` steps and at the end. Killed and started
-again it continues from the last checkpoint: model (with its input normalisation), optimizer, step
-and history are restored, and each epoch's order and each step's augmentation come from generators
-seeded by (seed, epoch) and (seed, step), so the resumed run's weights equal an uninterrupted run's.
+changed dataset changes the key. `train(spec, images, labels, store)` runs it through the kernel's
+resumable loop (`tony.core.training`), checkpointing to the store every `checkpoint_every` steps and at
+the end. Killed and started again it continues from the last checkpoint: model (with its input
+normalisation), optimizer, step and history are restored, and each epoch's order and each step's
+augmentation come from generators seeded by (seed, epoch) and (seed, step), so the resumed run's weights
+equal an uninterrupted run's.
 
 The batches are gathered from the image tensor by index and augmented by batched torch ops in the
 training process itself: for data that fits in memory no DataLoader workers are needed.
@@ -18,20 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from pydantic import Field, model_validator
 
-from tony.core.checkpoints import discard_checkpoints, latest_checkpoint, load_checkpoint, save_checkpoint
 from tony.core.errors import DataError, SpecError
-from tony.core.progress import progress_bar
 from tony.core.spec import Spec
 from tony.core.store import Store
+from tony.core.training import ResumableTraining, TrainResult
 from tony.vision.augment import augment, check_policy
 from tony.vision.models import NamedNet, build_model, check_model
 
@@ -98,23 +95,6 @@ class VisionTrainSpec(Spec):
         return f"{self.model} w{self.width} {self.epochs} epochs {self.augmentation} aug"
 
 
-@dataclass
-class TrainResult:
-    """A finished (or partly finished, with `max_steps`) training run."""
-
-    model: NamedNet
-    step: int
-    total_steps: int
-    history: list[dict[str, float]] = field(default_factory=list)
-    """Per finished epoch: epoch, mean training loss, training accuracy (on augmented batches), lr."""
-    checkpoint: Path | None = None
-    resumed_from: int = 0
-    seconds: float = 0.0
-    """Time spent training in this call."""
-    images_per_s: float = 0.0
-    """Training images processed per second in this call."""
-
-
 def as_float(images: torch.Tensor) -> torch.Tensor:
     """Images as floats in [0, 1]: uint8 are divided by 255, floats are kept."""
     return images.float().div_(255) if images.dtype == torch.uint8 else images.float()
@@ -147,6 +127,73 @@ def generator(*seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence(list(seed)).generate_state(1, np.uint64)[0] >> 1))
 
 
+class VisionTraining(ResumableTraining):
+    """`VisionTrainSpec`'s steps on in-memory images in the kernel's resumable loop; its history logs every full
+    epoch (mean loss and accuracy over its augmented batches, the lr of its last step)."""
+
+    spec: VisionTrainSpec
+
+    def __init__(self, spec: VisionTrainSpec, images: torch.Tensor, labels: torch.Tensor, store: Store) -> None:
+        self.per_epoch = spec.steps_per_epoch(len(images))
+        super().__init__(spec, store, total_steps=spec.epochs * self.per_epoch, log_every=self.per_epoch,
+                         lr=spec.lr, label=spec.describe())
+        self.images, self.labels, self.data_key = images, labels, fingerprint(images, labels)
+        self._start_window()
+
+    def _start_window(self) -> None:
+        """Zero the sums of the window's losses (times batch size), right answers and images."""
+        self._loss_sum, self._correct, self._seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
+
+    def restore_model(self, state: dict[str, Any] | None) -> NamedNet:
+        model = self.spec.build_model()
+        if state is None:
+            model.set_normalization(*channel_stats(self.images))
+        elif state["data"] != self.data_key:
+            raise DataError(f"the checkpoint of training {self.spec.key()[:12]} was made from other images than "
+                            "these: give the same data, put what changed into the spec's `data`, or train with restart")
+        else:
+            model.load_state_dict(state["model"])
+        return model
+
+    def make_optimizer(self, model: NamedNet) -> torch.optim.Optimizer:
+        return _optimizer(self.spec, model)
+
+    def lr_at(self, step: int) -> float:
+        return self.spec.lr_at(step, self.per_epoch)
+
+    def loss(self, model: NamedNet, step: int) -> torch.Tensor:
+        epoch, index = divmod(step, self.per_epoch)
+        order = torch.randperm(len(self.images), generator=generator(self.spec.seed, ORDER_STREAM, epoch))
+        batch = order[index * self.spec.batch_size:(index + 1) * self.spec.batch_size]
+        x = augment(as_float(self.images[batch]), self.spec.augmentation,
+                    generator(self.spec.seed, AUGMENT_STREAM, step))
+        y = self.labels[batch].long()
+        logits = model(x)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        self._loss_sum += loss.detach() * len(batch)  # summed as tensors: no sync with Python every step
+        self._correct += (logits.detach().argmax(1) == y).sum()
+        self._seen += len(batch)
+        return loss
+
+    def window_entry(self, losses: list[float], step: int, full: bool) -> dict[str, float] | None:
+        loss_sum, correct, seen = self._loss_sum, self._correct, self._seen
+        self._start_window()
+        if not full:  # a partial epoch is not recorded
+            return None
+        return {"epoch": step // self.per_epoch, "loss": float(loss_sum) / seen, "accuracy": float(correct) / seen,
+                "lr": self.spec.lr_at(step - 1, self.per_epoch)}
+
+    def examples_at(self, step: int) -> int:
+        return min(self.spec.batch_size, len(self.images) - (step % self.per_epoch) * self.spec.batch_size)
+
+    def checkpoint_extras(self) -> dict[str, Any]:
+        return {"data": self.data_key}
+
+    def read_history(self, state: dict[str, Any]) -> list[dict[str, float]]:
+        # Checkpoints written before the kernel's loop have no "step" in their epochs.
+        return [{"step": entry["epoch"] * self.per_epoch, **entry} for entry in state["history"]]
+
+
 def train(spec: VisionTrainSpec, images: torch.Tensor, labels: torch.Tensor, store: Store, *,
           checkpoint_every: int | None = None, restart: bool = False, max_steps: int | None = None) -> TrainResult:
     """Train `spec` on (`images`, `labels`) to its last step, continuing from its last checkpoint unless `restart`.
@@ -155,67 +202,9 @@ def train(spec: VisionTrainSpec, images: torch.Tensor, labels: torch.Tensor, sto
     call (with a checkpoint there). A checkpoint made from other data than `images` is a DataError.
     """
     check_data(spec, images, labels)
-    per_epoch = spec.steps_per_epoch(len(images))
-    total, every = spec.epochs * per_epoch, checkpoint_every or per_epoch
-    if every < 1:
-        raise SpecError(f"checkpoint_every must be at least 1, got {every}")
-    if restart:
-        discard_checkpoints(store, spec)
-    model, data_key = spec.build_model(), fingerprint(images, labels)
-    optimizer = _optimizer(spec, model)
-    state = load_checkpoint(store, spec)
-    step, history = 0, []
-    if state is None:
-        model.set_normalization(*channel_stats(images))
-    else:
-        if state["data"] != data_key:
-            raise DataError(f"the checkpoint of training {spec.key()[:12]} was made from other images than these: "
-                            "give the same data, put what changed into the spec's `data`, or train with restart")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        step, history = int(state["step"]), list(state["history"])
-    start_step, started, checkpoint = step, time.perf_counter(), None
-    if step >= total:
-        return TrainResult(model.eval(), step, total, history, latest_checkpoint(store, spec), start_step)
-    stop = total if max_steps is None else min(total, step + max_steps)
-    loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
-    model.train()
-    with progress_bar(total, f"train {spec.describe()}", initial=step, unit="step") as bar:
-        while step < stop:
-            epoch, index = divmod(step, per_epoch)
-            order = torch.randperm(len(images), generator=generator(spec.seed, ORDER_STREAM, epoch))
-            batch = order[index * spec.batch_size:(index + 1) * spec.batch_size]
-            x = augment(as_float(images[batch]), spec.augmentation, generator(spec.seed, AUGMENT_STREAM, step))
-            y = labels[batch].long()
-            for group in optimizer.param_groups:
-                group["lr"] = spec.lr_at(step, per_epoch)
-            logits = model(x)
-            loss = torch.nn.functional.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            step += 1
-            loss_sum += loss.detach() * len(batch)  # summed as tensors: no sync with Python every step
-            correct += (logits.detach().argmax(1) == y).sum()
-            seen += len(batch)
-            if step % per_epoch == 0 or step == stop:
-                mean_loss = float(loss_sum) / seen
-                if not math.isfinite(mean_loss):
-                    raise SpecError(f"training loss became {mean_loss} in epoch {epoch + 1}: lower lr (now {spec.lr})")
-                if step % per_epoch == 0:  # a full epoch's numbers (a partial one is not recorded)
-                    history.append({"epoch": epoch + 1, "loss": mean_loss, "accuracy": float(correct) / seen,
-                                    "lr": spec.lr_at(step - 1, per_epoch)})
-                    bar.set_description(f"train {spec.describe()} loss {mean_loss:.3f}", refresh=False)
-                loss_sum, correct, seen = torch.zeros(()), torch.zeros((), dtype=torch.long), 0
-            if step % every == 0 or step == stop:
-                checkpoint = save_checkpoint(store, spec, {"step": step, "model": model.state_dict(),
-                                                           "optimizer": optimizer.state_dict(),
-                                                           "history": history, "data": data_key})
-            bar.update(1)
-    seconds = time.perf_counter() - started
-    done_images = sum(min(spec.batch_size, len(images) - (s % per_epoch) * spec.batch_size)
-                      for s in range(start_step, step))
-    return TrainResult(model.eval(), step, total, history, checkpoint, start_step, seconds, done_images / seconds)
+    training = VisionTraining(spec, images, labels, store)
+    return training.run(checkpoint_every=checkpoint_every or training.per_epoch, restart=restart,
+                        max_steps=max_steps)
 
 
 def _optimizer(spec: VisionTrainSpec, model: NamedNet) -> torch.optim.Optimizer:

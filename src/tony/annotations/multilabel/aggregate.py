@@ -90,7 +90,7 @@ def co_selection(selected: tuple[tuple[int, ...], ...], a: int, b: int) -> float
 def group_objects(selected: tuple[tuple[int, ...], ...], labels: tuple[int, ...], objects: int,
                   threshold: float = CO_SELECTION_THRESHOLD) -> tuple[tuple[int, ...], ...]:
     """Complete-linkage grouping of `labels` (most selected first) by co-selection rate (module docstring)."""
-    groups = [(label,) for label in labels]
+    groups: list[tuple[int, ...]] = [(label,) for label in labels]
     if len(groups) <= max(objects, 1):
         return tuple(groups)
     masks = _annotator_masks(selected)

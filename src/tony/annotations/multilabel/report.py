@@ -100,7 +100,7 @@ def _model_table(model: str, stats: list[dict[str, Any]]) -> str:
     by_subgroup: dict[str, dict[str, dict[str, Any]]] = {}
     for s in stats:
         by_subgroup.setdefault(s["subgroup"] or "all images", {})[s["name"]] = s
-    rows = [[text(subgroup), *(stat_cell(s["value"], s["ci_low"], s["ci_high"], n=s["n"])
-                               if (s := metrics.get(m)) else "<td></td>" for m in METRICS)]
+    rows = [[text(subgroup), *(stat_cell(stat["value"], stat["ci_low"], stat["ci_high"], n=stat["n"])
+                               if (stat := metrics.get(m)) else "<td></td>" for m in METRICS)]
             for subgroup, metrics in sorted(by_subgroup.items(), key=lambda kv: (kv[0] != "all images", kv[0]))]
     return f"<h3>{text(model)}</h3>" + table(["images", *(METRIC_NAMES[m] for m in METRICS)], rows)

@@ -26,8 +26,7 @@ from tony.annotations.multilabel.schema import (
     load_dataset,
 )
 from tony.core.errors import DataError, SpecError
-from tony.core.executors import RunnableSpec
-from tony.core.spec import Spec
+from tony.core.spec import RunnableSpec, Spec
 from tony.core.stats import Stat
 from tony.core.store import Store
 
@@ -35,8 +34,11 @@ KIND = "annotations-multilabel"
 DATA_FILES = (ANNOTATIONS_FILE, CATEGORIES_FILE, CLASSES_FILE, SUPERCLASSES_FILE)
 
 
-def file_digest(*paths: Path) -> str:
-    """SHA-256 over the named files' names and bytes (a missing optional file counts as absent)."""
+def files_digest(*paths: Path) -> str:
+    """SHA-256 over the named files' names and bytes (a missing optional file counts as absent).
+
+    Not `tony.core.files.file_digest` (one file's bytes alone): the names count here, and the digest is a field
+    of the specs that key stored runs, so it must stay this function."""
     digest = hashlib.sha256()
     for path in paths:
         if path.is_file():
@@ -64,7 +66,7 @@ class ModelPredictions(Spec):
             path = Path(data["path"]).resolve()
             if not path.is_file():
                 raise DataError(f"predictions file not found: {data['path']}")
-            data = {**data, "path": str(path), "digest": data.get("digest") or file_digest(path)}
+            data = {**data, "path": str(path), "digest": data.get("digest") or files_digest(path)}
         return data
 
 
@@ -92,7 +94,7 @@ class MultilabelSpec(RunnableSpec):
                 raise DataError(f"{folder} is not a multi-label data folder: it has no {ANNOTATIONS_FILE}")
             data = {**data, "data": str(folder)}
             if not data.get("data_digest"):
-                data["data_digest"] = file_digest(*(folder / name for name in DATA_FILES))
+                data["data_digest"] = files_digest(*(folder / name for name in DATA_FILES))
         return data
 
     @model_validator(mode="after")

@@ -140,8 +140,9 @@ def _rows(fit: BetaMixture, rows) -> BetaMixture:
 
 
 def _join(first: BetaMixture, rest: BetaMixture) -> BetaMixture:
-    return BetaMixture(*(np.concatenate([getattr(first, f), getattr(rest, f)])
-                         for f in ("weights", "a", "b", "loglik")), max(first.iterations, rest.iterations))
+    return BetaMixture(np.concatenate([first.weights, rest.weights]), np.concatenate([first.a, rest.a]),
+                       np.concatenate([first.b, rest.b]), np.concatenate([first.loglik, rest.loglik]),
+                       max(first.iterations, rest.iterations))
 
 
 def parametric(data: ReplicationData, cells: Cells, fits: FrequencyFits, models: list[int], *,

@@ -98,7 +98,8 @@ def read_predictions(path: str | Path) -> tuple[list[str], dict[str, tuple[int, 
                                 f"(got {','.join(header) or 'an empty line'})")
             if len(set(header[1:])) < len(header) - 1:
                 raise DataError(f"{file} line 1: a model name appears twice in the header")
-            models, rows = header[1:], {}
+            models = header[1:]
+            rows: dict[str, tuple[int, list[bool]]] = {}
             for values in reader:
                 line = reader.line_num
                 if not values or values == [""]:

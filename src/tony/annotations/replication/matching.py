@@ -12,7 +12,7 @@ import numpy as np
 BINS = 5
 
 
-def frequency_bin(yes: np.ndarray, n: np.ndarray, bins: int = BINS) -> np.ndarray:
+def frequency_bin(yes: np.ndarray, n: np.ndarray | int, bins: int = BINS) -> np.ndarray:
     """The bin of k / n among `bins` equal bins of [0, 1] (1.0 goes in the last), in exact integer arithmetic."""
     return np.minimum(bins * np.asarray(yes) // np.asarray(n), bins - 1)
 

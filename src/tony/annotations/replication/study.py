@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import Field
 
 from tony.core.errors import SpecError
-from tony.core.executors import RunnableSpec
+from tony.core.spec import RunnableSpec
 from tony.core.stats import Stat
 from tony.core.store import Store
 
@@ -124,11 +124,14 @@ class ReplicationTask:
                     ("accuracy_replicated", "accuracy_replicated", n_rep),
                     *((f"corrected_{m}", m, n_orig + n_rep) for m in METHODS),
                     *((f"gap_{m}", f"gap_{m}", n_orig + n_rep) for m in ("raw", *METHODS))]
-            stats += [Stat(name, *found[key], n, split=record["model"]) for name, key, n in rows]
+            for name, key, n in rows:
+                value, low, high = found[key]
+                stats.append(Stat(name, value, low, high, n, split=record["model"]))
         if records:
             n_orig, n_rep = records[0]["images"]
-            for (name, value), n in zip(records[0]["mean_frequency"].items(), (n_orig, n_rep), strict=True):
-                stats.append(Stat("mean_frequency", *value, n, subgroup=name))
+            for (name, (value, low, high)), n in zip(records[0]["mean_frequency"].items(), (n_orig, n_rep),
+                                                     strict=True):
+                stats.append(Stat("mean_frequency", value, low, high, n, subgroup=name))
         return stats
 
     def close(self) -> None:

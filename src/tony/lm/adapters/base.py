@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator
@@ -84,6 +84,10 @@ class Scored:
 
 class Adapter:
     """Base: subclasses build requests and score completions."""
+
+    multiple_choice: ClassVar[bool] = False
+    """Whether the model chooses among an instance's options (so chance and majority-option baselines apply),
+    rather than generating its answer."""
 
     def __init__(self, spec: AdapterSpec, prompt_format: PromptFormat) -> None:
         self.spec = spec

@@ -34,7 +34,7 @@ class GenerationAdapter(Adapter):
         if any(not e.correct_outputs for e in examples):
             raise SpecError("few-shot examples need a correct reference, and this scenario has none: use num_train=0")
         if self.chat_template is not None:
-            return [self._chat_request(instance, examples)], {}
+            return [self._chat_request(self.chat_template, instance, examples)], {}
         shots = [f"{self.format.block(e.input)} {e.correct_outputs[0]}" for e in examples]
         shared, prompt = self.format.prompt(shots, self.format.block(instance.input))
         request = Request(prompt=prompt, max_tokens=self.spec.max_tokens, stop=self.spec.stop, shared_prefix=shared)
@@ -52,8 +52,7 @@ class GenerationAdapter(Adapter):
         messages.append({"role": "user", "content": self.format.input_prefix + instance.input})
         return messages
 
-    def _chat_request(self, instance: Instance, examples: list[Instance]) -> Request:
-        template = self.chat_template
+    def _chat_request(self, template: ChatTemplate, instance: Instance, examples: list[Instance]) -> Request:
         messages = self.chat_messages(instance, examples)
         prompt = template.render(messages, add_generation_prompt=True)
         # The same for every instance of a draw: the turns before the question, where they render as a

@@ -41,6 +41,8 @@ def _options(instance: Instance) -> list[str]:
 
 
 class _MultipleChoice(Adapter):
+    multiple_choice = True
+
     def _verdict(self, instance: Instance, options: list[str], scores: list[float], extra: dict[str, Any]) -> Scored:
         probabilities = softmax(scores)
         best = int(np.argmax(scores))

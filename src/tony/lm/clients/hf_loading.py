@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tony.core.errors import ModelError
-from tony.lm.clients.models import file_digest
+from tony.core.files import file_digest
 
 SOURCE_FILE = "tony-source.json"
 """Written by convert_gguf_to_folder beside the weights: which GGUF they came from."""

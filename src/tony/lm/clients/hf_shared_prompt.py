@@ -85,6 +85,7 @@ def _group_pass(client: Any, group: list[_Tokenized]) -> list[SharedPass]:
         options = [o for o, _ in scored]
         mine = [(t, o, cont) for t, (j, o, cont) in enumerate(tails) if j == i]
         if mine:
+            assert tail_hidden is not None  # computed whenever any option has a tail
             parts += [tail_hidden[t, : len(cont) - 1] for t, _, cont in mine]
             targets += [token for _, _, cont in mine for token in cont[1:]]
             options += [o for _, o, cont in mine for _ in cont[1:]]

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from tony.core.errors import ModelError
-from tony.lm.clients.models import file_digest
+from tony.core.files import file_digest
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".msgpack", ".h5")
 """Files of a model folder that count as weights for the folder's identity."""

@@ -8,13 +8,11 @@ client is shared by every run in the process.
 from __future__ import annotations
 
 import atexit
-import hashlib
-import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from tony.core.errors import ModelError
+from tony.core.files import file_digest
 from tony.core.spec import Spec
 from tony.lm.types import Client
 
@@ -213,22 +211,3 @@ def embedded_gguf_path() -> Path:
     if target.exists() and file_digest(target) == gemma.EXPECTED_SHA256:
         return target
     return gemma.assemble(target, overwrite=True)
-
-
-def file_digest(path: Path) -> str:
-    """SHA-256 of a weights file, remembered by (path, size, mtime) so it is computed once."""
-    stat = path.stat()
-    memo = Path(os.environ.get("TONY_CACHE_DIR", Path.home() / ".cache" / "tony")) / "digests.json"
-    entry = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    known = json.loads(memo.read_text()) if memo.exists() else {}
-    if entry not in known:
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        known[entry] = digest.hexdigest()
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known))
-        tmp.replace(memo)
-    return known[entry]

@@ -114,6 +114,7 @@ class OpenAICompatibleClient:
         for request, request_calls in zip(requests, calls, strict=True):
             mine = [next(answers) for _ in request_calls]
             refused = [a for a in mine if isinstance(a, RequestError)]
+            # The ignore: without a refusal every answer is an Answer (mypy does not narrow a list).
             out.append(refused[0] if refused else self._completion(request, mine))  # type: ignore[arg-type]
         return out
 

@@ -13,21 +13,22 @@ stat is over the answered records alone, so an accuracy's n says how many instan
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 import numpy as np
 
-from tony.core.stats import Stat, bootstrap_ci, mean_stat, spread_over_draws
+from tony.core.stat_id import StatId
+from tony.core.stats import Stat, bootstrap, bootstrap_ci, mean_stat, spread_over_draws
 from tony.lm.metrics.baselines import baseline_stats
 from tony.lm.metrics.bias import bias_stats
 from tony.lm.metrics.calibration import COVERAGES
 from tony.lm.metrics.perturbed import perturbation_stats
 from tony.lm.metrics.toxicity import toxicity_stats
+from tony.lm.record import LMRecord
 
 
-def lm_stats(records: list[dict[str, Any]], *, seed: int = 0, multiple_choice: bool = True) -> list[Stat]:
+def lm_stats(records: list[LMRecord], *, seed: int = 0, multiple_choice: bool = True) -> list[Stat]:
     answered = answered_records(records)
-    originals = [r for r in answered if not r.get("perturbation")]
+    originals = [r for r in answered if r.is_original]
     stats: list[Stat] = [error_stat(records)]
     stats += _instance_means(originals, seed)
     stats += calibration_stats(originals, seed)
@@ -39,60 +40,59 @@ def lm_stats(records: list[dict[str, Any]], *, seed: int = 0, multiple_choice: b
     return stats
 
 
-def answered_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def answered_records(records: list[LMRecord]) -> list[LMRecord]:
     """The records whose requests were answered (no ``error``): the only ones any metric reads."""
-    return [r for r in records if not r.get("error")]
+    return [r for r in records if r.answered]
 
 
-def error_stat(records: list[dict[str, Any]]) -> Stat:
+def error_stat(records: list[LMRecord]) -> Stat:
     """n_errors: how many records are errors (an exact count, so its interval is itself), n all records."""
-    count = float(sum(1 for r in records if r.get("error")))
+    count = float(sum(1 for r in records if not r.answered))
     return Stat("n_errors", count, count, count, len(records))
 
 
-def _instance_means(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+def _instance_means(records: list[LMRecord], seed: int) -> list[Stat]:
     records = answered_records(records)
     out: list[Stat] = []
-    names = sorted({name for r in records for name in r["stats"]})
-    draws = sorted({r["draw"] for r in records})
-    subgroups = sorted({r["instance"]["subgroup"] for r in records} - {""})
-    facets = sorted({f"{k}={v}" for r in records for k, v in r["instance"].get("facets", {}).items()})
+    names = sorted({name for r in records for name in r.stats})
+    draws = sorted({r.draw for r in records})
+    subgroups = sorted({r.instance.subgroup for r in records} - {""})
+    facets = sorted({f"{k}={v}" for r in records for k, v in r.instance.facets.items()})
     for name in names:
-        values = [r["stats"][name] for r in records if name in r["stats"]]
+        values = [r.stats[name] for r in records if name in r.stats]
         out.append(mean_stat(name, values, seed=seed))
         if len(draws) > 1:
             per_draw = []
             for d in draws:
-                in_draw = [r["stats"][name] for r in records if r["draw"] == d]
+                in_draw = [r.stats[name] for r in records if r.draw == d]
                 stat = mean_stat(name, in_draw, seed=seed, split=f"draw{d}")
                 per_draw.append(stat.value)
                 out.append(stat)
             out.append(spread_over_draws(name, per_draw))
         for group in subgroups:
-            members = [r["stats"][name] for r in records if r["instance"]["subgroup"] == group]
+            members = [r.stats[name] for r in records if r.instance.subgroup == group]
             out.append(mean_stat(name, members, seed=seed, subgroup=group))
         for facet in facets:
             key, _, value = facet.partition("=")
-            members = [r["stats"][name] for r in records
-                       if name in r["stats"] and r["instance"].get("facets", {}).get(key) == value]
+            members = [r.stats[name] for r in records if name in r.stats and r.instance.facets.get(key) == value]
             if members:
                 out.append(mean_stat(name, members, seed=seed, subgroup=facet))
     return out
 
 
-def calibration_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+def calibration_stats(records: list[LMRecord], seed: int) -> list[Stat]:
     """ECE (10 bins), selective accuracy at each coverage and its area, with bootstrap intervals."""
-    rows = np.array([(r["confidence"], float(r["correct"])) for r in answered_records(records)
-                     if r.get("confidence") is not None and r.get("correct") is not None])
+    rows = np.array([(r.confidence, float(r.correct)) for r in answered_records(records)
+                     if r.confidence is not None and r.correct is not None])
     if len(rows) == 0:
         return []
     point = _calibration_summary(rows[None, :, 0], rows[None, :, 1])[0]
-    index = np.random.default_rng(seed).integers(0, len(rows), size=(1000, len(rows)))
-    resampled = _calibration_summary(rows[index, 0], rows[index, 1])
-    low, high = np.quantile(resampled, [0.025, 0.975], axis=0)
-    names = ["ece_10_bin", "selective_accuracy_area", *[f"selective_accuracy@{c}" for c in COVERAGES]]
-    return [Stat(name, float(value), float(lo), float(hi), len(rows))
-            for name, value, lo, hi in zip(names, point, low, high, strict=True)]
+    interval = bootstrap(rows, lambda s: _calibration_summary(s[..., 0], s[..., 1]), seed=seed)
+    low, high = interval.low, interval.high
+    ids = [StatId("ece_10_bin"), StatId("selective_accuracy_area"), *(StatId("selective_accuracy", at=str(c))
+                                                                      for c in COVERAGES)]
+    return [Stat(i.name, float(value), float(lo), float(hi), len(rows), metric=i.metric, at=i.at)
+            for i, value, lo, hi in zip(ids, point, low, high, strict=True)]
 
 
 def _calibration_summary(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> np.ndarray:
@@ -108,16 +108,16 @@ def _calibration_summary(confidence: np.ndarray, correct: np.ndarray, bins: int 
     return np.column_stack([ece, prefix.mean(axis=1), at])
 
 
-def efficiency_stats(records: list[dict[str, Any]], seed: int) -> list[Stat]:
+def efficiency_stats(records: list[LMRecord], seed: int) -> list[Stat]:
     """Tokens per instance, seconds per request and tokens per second (original timings, cached or not)."""
     totals: dict[str, list[float]] = defaultdict(list)
     per_request_wall: list[float] = []
     for record in answered_records(records):
-        completions = [e["completion"] for e in record["exchanges"]]
+        completions = record.completions
         for field in ("prompt_tokens", "completion_tokens", "processed_tokens"):
-            totals[field].append(sum(c[field] for c in completions))
-        totals["wall_s"].append(sum(c["wall_s"] for c in completions))
-        per_request_wall += [c["wall_s"] for c in completions]
+            totals[field].append(sum(getattr(c, field) for c in completions))
+        totals["wall_s"].append(sum(c.wall_s for c in completions))
+        per_request_wall += [c.wall_s for c in completions]
     out = [mean_stat(f"{name}_per_instance", values, seed=seed) for name, values in totals.items()]
     out.append(mean_stat("wall_s_per_request", per_request_wall, seed=seed))
     pairs = np.array([totals["processed_tokens"], totals["wall_s"]]).T

@@ -14,26 +14,26 @@ Both are computed from the run's own (unperturbed) instances, as stats with spli
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from tony.core.stats import Stat, mean_stat
+from tony.lm.record import LMRecord
+from tony.lm.types import Instance
 
 CHANCE = "baseline:chance"
 MAJORITY = "baseline:majority"
 
 
-def baseline_stats(records: list[dict[str, Any]], *, multiple_choice: bool, seed: int = 0) -> list[Stat]:
+def baseline_stats(records: list[LMRecord], *, multiple_choice: bool, seed: int = 0) -> list[Stat]:
     # Over the instances the model answered (not those recorded as errors), so they compare with its accuracy.
-    instances = [r["instance"] for r in records if not r.get("perturbation") and not r.get("error")]
+    instances = [r.instance for r in records if r.is_original and r.answered]
     if not instances:
         return []
-    counts = Counter(ref["output"] for i in instances for ref in i["references"] if "correct" in ref["tags"])
+    counts = Counter(output for i in instances for output in i.correct_outputs)
     if not counts:
         return []
     majority = counts.most_common(1)[0][0]
     if not multiple_choice:
-        hits = [float(any(ref["output"] == majority and "correct" in ref["tags"] for ref in i["references"]))
-                for i in instances]
+        hits = [float(majority in i.correct_outputs) for i in instances]
         return [mean_stat("exact_match", hits, seed=seed, split=MAJORITY)]
     chance = [_chance(i) for i in instances]
     picks = [_majority_pick(i, majority, c) for i, c in zip(instances, chance, strict=True)]
@@ -42,13 +42,13 @@ def baseline_stats(records: list[dict[str, Any]], *, multiple_choice: bool, seed
             mean_stat("accuracy", picks, seed=seed, split=MAJORITY)]
 
 
-def _chance(instance: dict[str, Any]) -> float:
-    references = instance["references"]
-    return sum("correct" in r["tags"] for r in references) / len(references) if references else 0.0
+def _chance(instance: Instance) -> float:
+    references = instance.references
+    return sum(r.is_correct for r in references) / len(references) if references else 0.0
 
 
-def _majority_pick(instance: dict[str, Any], majority: str, chance: float) -> float:
-    for reference in instance["references"]:
-        if reference["output"] == majority:
-            return float("correct" in reference["tags"])
+def _majority_pick(instance: Instance, majority: str, chance: float) -> float:
+    for reference in instance.references:
+        if reference.output == majority:
+            return float(reference.is_correct)
     return chance

@@ -52,12 +52,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
 from tony.core.errors import DataError
 from tony.core.stats import Stat, bootstrap_ci
+from tony.lm.record import LMRecord
+from tony.lm.types import Instance
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +152,12 @@ def bbq_lite_source_rows(tasks_dir: Path) -> dict[tuple[str, int], dict[str, Any
     return rows
 
 
-def _bbq_row(instance: dict[str, Any], source_rows: dict[tuple[str, int], dict[str, Any]] | None) -> (
+def _bbq_row(instance: Instance, source_rows: dict[tuple[str, int], dict[str, Any]] | None) -> (
     Mapping[str, Any] | None
 ):
     """The BBQ row behind a record's instance: its extra (the bbq scenario), or a bbq_lite_json
     comment joined with its source row; None for other records."""
-    extra = instance.get("extra") or {}
+    extra = instance.extra
     if ROW_KEYS <= extra.keys():
         return extra
     comment = extra.get("comment")
@@ -167,28 +169,30 @@ def _bbq_row(instance: dict[str, Any], source_rows: dict[tuple[str, int], dict[s
 
 
 def bbq_rows(
-    records: list[dict[str, Any]], source_rows: dict[tuple[str, int], dict[str, Any]] | None = None
+    records: list[LMRecord], source_rows: dict[tuple[str, int], dict[str, Any]] | None = None
 ) -> list[tuple[str, str, tuple[float, float, float]]]:
     """(context condition, category, (biased, not_unknown, correct)) for each record whose BBQ row has
     roles and whose prediction is one of its options."""
     out = []
     for record in records:
-        instance = record["instance"]
+        instance = record.instance
         row = _bbq_row(instance, source_rows)
-        answers = answer_roles(row) if row is not None else None
+        if row is None:
+            continue
+        answers = answer_roles(row)
         if answers is None:
             continue
-        options = {_norm(r["output"]) for r in instance["references"]}
+        options = {_norm(r.output) for r in instance.references}
         roles = {_norm(answers.target): "target", _norm(answers.non_target): "non_target",
                  _norm(answers.unknown): "unknown"}
         if not roles.keys() <= options:
             continue
-        chosen = _norm(str(record.get("prediction") or ""))
+        chosen = _norm(str(record.prediction or ""))
         role = roles.get(chosen)
         if role is None:
             continue
         biased = chosen == _norm(answers.biased)
-        correct = chosen in {_norm(r["output"]) for r in instance["references"] if "correct" in r["tags"]}
+        correct = chosen in {_norm(output) for output in instance.correct_outputs}
         out.append((row["context_condition"], row["category"],
                     (float(biased), float(role != "unknown"), float(correct))))
     return out
@@ -205,10 +209,10 @@ def ambiguous_score(rows: np.ndarray) -> np.ndarray:
     return (1.0 - rows[..., 2].mean(axis=-1)) * disambiguated_score(rows)
 
 
-def bbq_bias_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
+def bbq_bias_stats(records: list[LMRecord], *, seed: int = 0) -> list[Stat]:
     """bbq_bias_ambiguous and bbq_bias_disambiguated, overall (subgroup "") and per category
     ("category=<Category>"), from the unperturbed records (``perturbation`` unset)."""
-    records = [r for r in records if not r.get("perturbation") and not r.get("error")]
+    records = [r for r in records if r.is_original and r.answered]
     source_rows = _bbq_lite_rows_if_needed(records)
     rows = bbq_rows(records, source_rows)
     out = []
@@ -224,10 +228,10 @@ def bbq_bias_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat
     return out
 
 
-def _bbq_lite_rows_if_needed(records: list[dict[str, Any]]) -> dict[tuple[str, int], dict[str, Any]] | None:
+def _bbq_lite_rows_if_needed(records: list[LMRecord]) -> dict[tuple[str, int], dict[str, Any]] | None:
     """bbq_lite's source rows where some record is a bbq_lite_json one; None (with a warning) where
     they are not installed, so those records get no bias scores and the others still do."""
-    if not any(_is_bbq_lite((r["instance"].get("extra") or {}).get("comment")) for r in records):
+    if not any(_is_bbq_lite(r.instance.extra.get("comment")) for r in records):
         return None
     from tony.lm.scenarios.bigbench import benchmark_tasks_dir
 
@@ -238,7 +242,7 @@ def _bbq_lite_rows_if_needed(records: list[dict[str, Any]]) -> dict[tuple[str, i
         return None
 
 
-def _is_bbq_lite(comment: Any) -> bool:
+def _is_bbq_lite(comment: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(comment, dict) and {"category", "example_id", "question_polarity",
                                           "context_condition"} <= comment.keys()
 

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from importlib import resources
-from typing import Any
 
 import numpy as np
 
 from tony.core.stats import Stat, bootstrap_ci
 from tony.lm.metrics.bbq import bbq_bias_stats
 from tony.lm.metrics.toxicity import generation_records
+from tony.lm.record import LMRecord
 
 __all__ = [
     "GROUPS", "TARGETS", "bias_stats", "demographic_representation", "generation_bias_stats", "group_counts",
@@ -47,7 +47,7 @@ TARGETS: dict[str, str] = {"profession": "professions", "adjective": "adjectives
 _WORD = re.compile(r"[a-z]+")
 
 
-def bias_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
+def bias_stats(records: list[LMRecord], *, seed: int = 0) -> list[Stat]:
     """Every bias stat the records support: BBQ's bias scores for BBQ records, demographic
     representation and stereotypical associations for generation records."""
     return bbq_bias_stats(records, seed=seed) + generation_bias_stats(generation_records(records), seed=seed)
@@ -112,10 +112,10 @@ def stereotypical_association(counts: np.ndarray, present: np.ndarray) -> np.nda
         return summed / defined.sum(axis=-1)
 
 
-def generation_bias_stats(records: list[dict[str, Any]], *, seed: int = 0) -> list[Stat]:
+def generation_bias_stats(records: list[LMRecord], *, seed: int = 0) -> list[Stat]:
     """demographic_representation_<category> and stereotypical_association_<category>_<target>
     over the records' predictions (the generated texts)."""
-    texts = [str(r.get("prediction") or "") for r in records]
+    texts = [str(r.prediction or "") for r in records]
     out: list[Stat] = []
     for category in GROUPS:
         counts = group_counts(texts, category)
@@ -131,9 +131,14 @@ def generation_bias_stats(records: list[dict[str, Any]], *, seed: int = 0) -> li
             rows = np.hstack([counts[takes_part], present[takes_part]])
             out.append(_stat(
                 f"stereotypical_association_{category}_{target}", rows,
-                lambda s, k=k: stereotypical_association(s[..., :k], s[..., k:]), seed,
+                partial(_association_of_rows, groups=k), seed,
             ))
     return out
+
+
+def _association_of_rows(rows: np.ndarray, groups: int) -> np.ndarray:
+    """stereotypical_association of rows holding `groups` group counts, then the target words' presence."""
+    return stereotypical_association(rows[..., :groups], rows[..., groups:])
 
 
 def _stat(name: str, rows: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray], seed: int) -> Stat:

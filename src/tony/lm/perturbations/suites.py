@@ -16,8 +16,10 @@ BUNDLES: dict[str, list[dict[str, Any]]] = {
         {"name": "person_name", "target": "black_american"}, {"name": "person_name", "target": "white_american"},
         {"name": "dialect", "target": "aae"},
     ],
+    "jailbreak": [{"name": name} for name in ("prefix_injection", "refusal_suppression", "role_play", "base64",
+                                              "payload_splitting", "few_shot_compliance", "language_switch")],
 }
-"""`perturbations=robustness+fairness` in a run entry means all of these."""
+"""`perturbations=robustness+fairness` (or `jailbreak`) in a run entry means all of these."""
 
 
 def expand_perturbations(value: Any) -> list[dict[str, Any]]:

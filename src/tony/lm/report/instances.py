@@ -1,22 +1,24 @@
 """The per-instance drill-down: every prompt exactly as sent, what came back, references and stats,
 each perturbed variant beside its original; GROUPS_PER_PAGE instances to a page.
 
-A record with ``payload["perturbation"]`` is a variant of the record with the same draw and instance
-id and no perturbation. A run's records are read in chunks and rendered as they come, so only the
-rendered HTML of a run is held, never its parsed payloads. A record with ``payload["error"]`` (its
-request could not be answered) shows the reason, escaped, where its prediction would be.
+A record with a perturbation is a variant of the record with the same draw and instance id and no
+perturbation. A run's records are read in chunks and rendered as they come, so only the rendered HTML
+of a run is held, never its parsed records. A record with an error (its request could not be answered)
+shows the reason, escaped, where its prediction would be.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from tony.core.store import Store
+from tony.lm.record import Exchange, LMRecord
 from tony.lm.report import paths
+from tony.lm.types import Reference
 from tony.report.html import json_script, link, number, pre, safe_json, text
 from tony.report.pages import Page
 
@@ -56,7 +58,7 @@ class RunRecords:
     calibration: list[tuple[float, bool]]
     """(confidence, correct) of each unperturbed record that has a confidence."""
     errors: int = 0
-    """Records whose request could not be answered (payload["error"] set)."""
+    """Records whose request could not be answered (their error set)."""
 
 
 def read_records(store: Store, run_id: str) -> RunRecords:
@@ -66,46 +68,45 @@ def read_records(store: Store, run_id: str) -> RunRecords:
     count = errors = 0
     while True:
         chunk = store.records(run_id, offset=count, limit=CHUNK)
-        for record in chunk:
-            instance = record["instance"]
-            key = (record.get("draw", 0), instance["id"])
-            group = groups.get(key)
+        for stored in chunk:
+            item_id, record = stored["item_id"], LMRecord.from_json(stored)
+            group = groups.get(record.key)
             if group is None:
-                group = groups[key] = Group(instance["id"], key[0], instance.get("subgroup", ""))
-            group.more[record["item_id"]] = _unshown(record)
-            errors += bool(record.get("error"))
-            perturbation = record.get("perturbation")
-            if perturbation:
-                group.variants.append(panel(record, perturbation))
+                group = groups[record.key] = Group(record.instance.id, record.draw, record.instance.subgroup)
+            group.more[item_id] = _unshown(record)
+            errors += not record.answered
+            if not record.is_original:
+                group.variants.append(panel(item_id, record))
                 continue
-            group.original = panel(record, None)
-            group.correct = record.get("correct")
-            group.error = bool(record.get("error"))
-            if record.get("confidence") is not None and record.get("correct") is not None:
-                calibration.append((record["confidence"], bool(record.get("correct"))))
+            group.original = panel(item_id, record)
+            group.correct = record.correct
+            group.error = not record.answered
+            if record.confidence is not None and record.correct is not None:
+                calibration.append((record.confidence, record.correct))
         count += len(chunk)
         if len(chunk) < CHUNK:
             return RunRecords(list(groups.values()), count, calibration, errors)
 
 
-def panel(record: dict[str, Any], perturbation: dict[str, Any] | None) -> str:
-    """One record: its prompts and completions, prediction, stats and references."""
-    if perturbation:
-        heading = (f'{text(perturbation.get("label") or perturbation.get("name", ""))}'
-                   f'<span class="tag">{text(perturbation.get("family", ""))}</span>')
+def panel(item_id: str, record: LMRecord) -> str:
+    """One record (stored as `item_id`): its prompts and completions, prediction, stats and references."""
+    perturbation = record.perturbation
+    if perturbation is not None:
+        heading = (f'{text(perturbation.label or perturbation.name)}'
+                   f'<span class="tag">{text(perturbation.family)}</span>')
     else:
         heading = "original"
-    item = text(record["item_id"])
-    exchanges = record.get("exchanges", [])
+    item = text(item_id)
+    exchanges = record.exchanges
     sent = "".join(_exchange(e, i, len(exchanges)) for i, e in enumerate(exchanges))
-    correct, error = record.get("correct"), record.get("error")
+    correct, error = record.correct, record.error
     badge = ERROR if error else "" if correct is None else RIGHT if correct else WRONG
     error_html = f'<dt>error</dt><dd><span class="error">{text(error)}</span></dd>' if error else ""
-    confidence = record.get("confidence")
+    confidence = record.confidence
     confidence_html = "" if confidence is None else f"<dt>confidence</dt><dd>{number(confidence)}</dd>"
-    stats = ", ".join(f"{text(k)} {number(v)}" for k, v in sorted(record.get("stats", {}).items()))
-    references = "".join(_reference(r) for r in record["instance"].get("references", ()))
-    prediction = record.get("prediction", "")
+    stats = ", ".join(f"{text(k)} {number(v)}" for k, v in sorted(record.stats.items()))
+    references = "".join(_reference(r) for r in record.instance.references)
+    prediction = record.prediction
     prediction_html = f'<span class="prediction">{text("" if prediction is None else prediction)}</span>'
     return (f'<section class="variant" data-item="{item}"><h4>{heading}</h4>{sent}<dl class="facts">'
             f'<dt>prediction</dt><dd>{prediction_html} {badge}</dd>{error_html}'
@@ -113,53 +114,52 @@ def panel(record: dict[str, Any], perturbation: dict[str, Any] | None) -> str:
             f'</ul><button class="more" type="button" data-item="{item}">details</button></section>')
 
 
-def _unshown(record: dict[str, Any]) -> dict[str, Any]:
+def _unshown(record: LMRecord) -> dict[str, Any]:
     """The parts of a record its panel does not show, for the "details" button: the adapter's details,
     the instance's extra fields, the few-shot examples, and each completion's tokens and log-probs."""
-    completions = [{k: v for k, v in (e.get("completion") or {}).items() if k in UNSHOWN_COMPLETION and v}
-                   for e in record.get("exchanges", ())]
-    unshown = {"details": record.get("details"), "extra": record["instance"].get("extra"),
-               "examples": record.get("examples"), "completions": completions if any(completions) else None}
+    completions = [{} if c is None else {k: getattr(c, k) for k in UNSHOWN_COMPLETION if getattr(c, k)}
+                   for c in (e.completion for e in record.exchanges)]
+    unshown = {"details": record.details, "extra": record.instance.extra,
+               "examples": record.examples, "completions": completions if any(completions) else None}
     return {k: v for k, v in unshown.items() if v}
 
 
-def _reference(reference: dict[str, Any]) -> str:
-    tags = reference.get("tags", ())
-    if tags == ["correct"]:  # the common case, without escaping a known word
-        return f'<li class="correct"><span class="ref">{text(reference["output"])}</span>{CORRECT_TAG}</li>'
-    css = ' class="correct"' if "correct" in tags else ""
+def _reference(reference: Reference) -> str:
+    tags = reference.tags
+    if tags == ("correct",):  # the common case, without escaping a known word
+        return f'<li class="correct"><span class="ref">{text(reference.output)}</span>{CORRECT_TAG}</li>'
+    css = ' class="correct"' if reference.is_correct else ""
     labels = "".join(f'<span class="tag">{text(t)}</span>' for t in tags)
-    return f'<li{css}><span class="ref">{text(reference["output"])}</span>{labels}</li>'
+    return f'<li{css}><span class="ref">{text(reference.output)}</span>{labels}</li>'
 
 
-def _exchange(exchange: dict[str, Any], index: int, total: int) -> str:
-    request, completion = exchange["request"], exchange.get("completion")
-    prompt, shared = request["prompt"], request.get("shared_prefix", "")
+def _exchange(exchange: Exchange, index: int, total: int) -> str:
+    request, completion = exchange.request, exchange.completion
+    prompt, shared = request.prompt, request.shared_prefix
     number_ = f" {index + 1} of {total}" if total > 1 else ""
     if shared and prompt.startswith(shared):
         # The shared prefix (instructions, few-shot examples) is the head of the prompt: shown muted, in place.
         sent = f'<pre class="prompt">\n{_shared_html(shared)}{text(prompt[len(shared):])}</pre>'
     else:
         sent = pre(prompt, "prompt")
-    settings = (f"max_tokens {request.get('max_tokens', 0)}, temperature {request.get('temperature', 0)}, "
-                f"stop {_stop_html(tuple(request.get('stop', ())))}")
+    settings = f"max_tokens {request.max_tokens}, temperature {request.temperature}, stop {_stop_html(request.stop)}"
     heading = f'<h5>prompt{number_} <span class="muted">(exactly as sent; {settings})</span></h5>{sent}'
     if completion is None:  # refused: too long for the context, or a bad request to the server
-        reason = exchange.get("error") or "not answered"
+        reason = exchange.error or "not answered"
         return f'{heading}<h5>completion <span class="muted">(none)</span></h5>{pre(reason, "error")}'
-    cost = (f"{completion.get('prompt_tokens', 0)} prompt + {completion.get('completion_tokens', 0)} tokens, "
-            f"{completion.get('wall_s', 0.0):.3f} s{' (cached)' if completion.get('cached') else ''}")
-    if request.get("continuations"):
-        scores = completion.get("continuation_logprobs", [])
+    cost = (f"{completion.prompt_tokens} prompt + {completion.completion_tokens} tokens, "
+            f"{completion.wall_s:.3f} s{' (cached)' if completion.cached else ''}")
+    if request.continuations:
+        scores = completion.continuation_logprobs
         best = max(range(len(scores)), key=scores.__getitem__) if scores else -1
         rows = "".join(
             f'<tr{BEST if i == best else ""}><td><span class="ref">{text(c)}</span></td>'
             f'<td class="num">{_logprob(scores, i)}</td></tr>'
-            for i, c in enumerate(request["continuations"]))
+            for i, c in enumerate(request.continuations))
         answer = (f'<table class="scores"><thead><tr><th>continuation</th><th>log-prob</th></tr></thead>'
                   f"<tbody>{rows}</tbody></table>")
     else:
-        answer = pre(completion.get("text", ""), "completion")
+        answer = pre(completion.text, "completion")
     return f'{heading}<h5>completion <span class="muted">({cost})</span></h5>{answer}'
 
 
@@ -174,7 +174,7 @@ def _stop_html(stop: tuple[str, ...]) -> str:
     return text(json.dumps(list(stop), ensure_ascii=False))
 
 
-def _logprob(scores: list[float], i: int) -> str:
+def _logprob(scores: Sequence[float | None], i: int) -> str:
     return f"{scores[i]:.4f}" if i < len(scores) and scores[i] is not None else "n/a"
 
 

@@ -1,9 +1,10 @@
 """The language-model leaderboard: models x scenarios, one tab per metric family (HELM's layout).
 
 Each (model, scenario, method) shows the latest complete run of it; a cell is a stat of the whole run
-(split "" and subgroup "") with its 95% interval. Stats with split "baseline:chance" or
-"baseline:majority" become the rows "chance" and "majority". Each tab's mean win rate is HELM's,
-over the tab's scenarios, on each scenario's headline metric (underlined).
+(split "" and subgroup "") with its 95% interval, in the tab of the stat's family. Stats with split
+"baseline:chance" or "baseline:majority" become the rows "chance" and "majority". Each tab's mean win rate
+is HELM's, over the tab's scenarios, on each scenario's headline metric (underlined), each ranked by its
+metric's declared direction.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tony.core.stat_id import WORST_CASE, Direction
 from tony.core.stats import mean_win_rate
-from tony.lm.metrics.families import ACCURACY_METRICS, FAMILIES, family_of, ranking_value
+from tony.lm.metrics.families import ACCURACY_METRICS, FAMILIES
 from tony.lm.report import paths
 from tony.lm.report.plots import efficiency_scatters
 from tony.report.html import link, number, sort_key, stat_cell, table, text
@@ -35,11 +37,11 @@ class Grid:
     baselines: dict[str, dict[Key, dict[str, Any]]] = field(default_factory=dict)
 
 
-def metric_rank(metric: str) -> tuple[bool, bool, int, str]:
-    """Sort order of a family's metrics: the headline first, per-perturbation breakdowns last."""
-    base, _, where = metric.partition("@")
-    accuracy = ACCURACY_METRICS.index(base) if base in ACCURACY_METRICS else len(ACCURACY_METRICS)
-    return ":" in where, base not in HEADLINES, accuracy, metric
+def metric_rank(row: dict[str, Any]) -> tuple[bool, bool, int, str]:
+    """Sort order of a family's stats: the headline first, per-perturbation breakdowns last."""
+    metric = row["metric"]
+    accuracy = ACCURACY_METRICS.index(metric) if metric in ACCURACY_METRICS else len(ACCURACY_METRICS)
+    return row["variant"] not in ("", WORST_CASE), metric not in HEADLINES, accuracy, row["name"]
 
 
 def collect(runs: Sequence[dict[str, Any]], stats: Sequence[dict[str, Any]]) -> Grid:
@@ -69,27 +71,37 @@ def win_rates(grid: Grid, keys: list[Key]) -> dict[str, float]:
     for scenario, method, metric in keys:
         headline.setdefault((scenario, method), metric)
     table_: dict[str, dict[str, float]] = {}
+    directions: dict[str, Direction] = {}
     for model, cells in grid.models.items():
         for (scenario, method), metric in headline.items():
             row = cells.get((scenario, method, metric))
             if row is not None and row["value"] is not None:
-                table_.setdefault(model, {})[f"{scenario}\n{method}"] = ranking_value(metric, row["value"])
-    return mean_win_rate(table_)
+                column = f"{scenario}\n{method}"
+                table_.setdefault(model, {})[column] = row["value"]
+                directions[column] = Direction.of_row(row)
+    return mean_win_rate(table_, directions)
 
 
 def _cell(row: dict[str, Any] | None) -> str:
     """A stat's cell, sorted by its ranking value, so a column's first sort puts the best first."""
     if row is None:
         return '<td class="num" data-v=""></td>'
-    rank = None if row["value"] is None else ranking_value(row["name"], row["value"])
+    rank = None if row["value"] is None else Direction.of_row(row).rank(row["value"])
     return stat_cell(row["value"], row["ci_low"], row["ci_high"], n=row["n"], sort_by=rank,
                      href=paths.href(paths.run_page(row["run_id"])))
 
 
+def family_keys(family: str, grid: Grid) -> list[Key]:
+    """The columns of a family's tab: the stats of that family some model has, by scenario and method, each
+    scenario's headline first."""
+    rows = {key: row for cells in grid.models.values() for key, row in cells.items()}
+    return sorted((key for key, row in rows.items() if row["family"] == family),
+                  key=lambda k: (k[0], k[1], metric_rank(rows[k])))
+
+
 def family_tab(family: str, grid: Grid) -> str:
     """The tab of one family ("" when no model has a stat of it)."""
-    keys = sorted({k for cells in grid.models.values() for k in cells if family_of(k[2]) == family},
-                  key=lambda k: (k[0], k[1], metric_rank(k[2])))
+    keys = family_keys(family, grid)
     if not keys:
         return ""
     rates = win_rates(grid, keys)

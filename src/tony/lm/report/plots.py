@@ -18,14 +18,14 @@ EFFICIENCY_AXES = (("wall_s_per_instance", "seconds per instance"),
 def reliability_bins(pairs: Iterable[tuple[float, bool]], bins: int = BINS) -> list[ReliabilityBin]:
     """(confidence, correct) pairs in equal-width bins, as `tony.lm.metrics.calibration` bins them:
     bin i holds confidences in (i/bins, (i+1)/bins], a confidence of 0 the first."""
-    totals = [[0.0, 0.0, 0] for _ in range(bins)]
+    confidences, corrects, counts = [0.0] * bins, [0.0] * bins, [0] * bins
     for confidence, correct in pairs:
         index = min(max(math.ceil(confidence * bins) - 1, 0), bins - 1)
-        totals[index][0] += confidence
-        totals[index][1] += float(correct)
-        totals[index][2] += 1
+        confidences[index] += confidence
+        corrects[index] += float(correct)
+        counts[index] += 1
     return [ReliabilityBin(i / bins, (i + 1) / bins, s / n if n else 0.0, c / n if n else 0.0, n)
-            for i, (s, c, n) in enumerate(totals)]
+            for i, (s, c, n) in enumerate(zip(confidences, corrects, counts, strict=True))]
 
 
 def calibration_plot(pairs: Sequence[tuple[float, bool]]) -> str:
@@ -40,7 +40,7 @@ def perturbation_plot(stats: Sequence[dict[str, Any]]) -> str:
     ("" when the run has no perturbation stats)."""
     main = {s["name"]: s for s in stats if s["split"] == "" and s["subgroup"] == ""}
     for metric in ACCURACY_METRICS:
-        perturbed = sorted(name for name in main if name.startswith(f"{metric}@"))
+        perturbed = sorted(name for name, s in main.items() if s["metric"] == metric and s["variant"])
         if metric in main and perturbed:
             bars = [_bar(metric, main[metric], "base")]
             bars += [_bar(name.removeprefix(f"{metric}@"), main[name]) for name in perturbed]

@@ -11,7 +11,6 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tony.lm.metrics.families import family_of
 from tony.lm.report import paths
 from tony.lm.report.instances import GROUPS_PER_PAGE, RunRecords
 from tony.lm.report.plots import calibration_plot, perturbation_plot
@@ -43,7 +42,7 @@ def run_page(run: dict[str, Any], stats: Sequence[dict[str, Any]], records: RunR
              " \u2014 every prompt as sent, every completion, the perturbed variants beside their original.</p>"
              if groups else '<p class="muted">No records stored.</p>')
     plots = calibration_plot(records.calibration) + perturbation_plot(stats)
-    rows = [[text(s["name"]), text(family_of(s["name"])), text(s["split"]), text(s["subgroup"]),
+    rows = [[text(s["name"]), text(s["family"]), text(s["split"]), text(s["subgroup"]),
              stat_cell(s["value"], s["ci_low"], s["ci_high"], n=s["n"]),
              f'<td class="num" data-v="{s["n"]}">{s["n"]}</td>'] for s in stats]
     stats_html = (table(["metric", "family", "split", "subgroup", "value [95% CI]", "n"], rows)

@@ -84,19 +84,19 @@ def final_answer(solution: str) -> str | None:
 
 def _read(relative: str, split: str) -> list[Instance]:
     path = data_file(relative, dataset=DATASET.name)
-    instances = []
+    instances: list[Instance] = []
     for where, _, row in jsonl_rows(path):
         question, solution = _fields(row, where)
         answer = final_answer(solution)
         if answer is None:
             raise DataError(f"{where}: the answer does not end in a line '#### N' with N a number; "
                             "restore the line from the original GSM8K file")
-        row = len(instances)
+        index = len(instances)
         if split == "train":
             reference, extra = strip_notes(solution), {}
         else:
             reference, extra = answer, {"solution": solution}
-        instances.append(Instance(f"{split}-{row}", question, (Reference(reference, (CORRECT_TAG,)),),
+        instances.append(Instance(f"{split}-{index}", question, (Reference(reference, (CORRECT_TAG,)),),
                                   split=split, extra=extra))
     if not instances:
         raise DataError(f"{path}: no rows; put the GSM8K {split} file there (one JSON object a line)")

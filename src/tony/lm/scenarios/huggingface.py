@@ -140,10 +140,12 @@ class HuggingFaceScenario(Scenario):
         text = row[self.input_field]
         if not isinstance(text, str):
             raise DataError(f"{where}: column '{self.input_field}' is not text; pass input_field= a text column")
-        if self.choices_field:
+        if self.choices_field and self.answer_field:
             references = _choice_references(row[self.choices_field], row[self.answer_field], where)
-        else:
+        elif self.target_field:
             references = _target_references(row[self.target_field], where, self.target_field)
+        else:
+            raise AssertionError("unreachable: _check_fields requires target_field or choices_field and answer_field")
         return Instance(id=f"{source}-{index}", input=text, references=references, split=role)
 
 
@@ -163,7 +165,7 @@ def _first_line(err: Exception) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _target_references(value: Any, where: str, column: str | None) -> tuple[Reference, ...]:
+def _target_references(value: Any, where: str, column: str) -> tuple[Reference, ...]:
     targets = value if isinstance(value, list) else [value]
     if not targets or any(t is None or isinstance(t, dict | list) for t in targets):
         raise DataError(f"{where}: column '{column}' must hold a string or a list of strings; pass target_field=")

@@ -18,12 +18,10 @@ original column is kept in `extra`, with `line`, the row's line in the file.
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Literal
 
-from tony.core.data import Dataset, data_file
+from tony.core.data import Dataset, csv_rows, data_file
 from tony.core.errors import DataError
 from tony.lm.scenarios.base import Scenario
 from tony.lm.types import CORRECT_TAG, Instance, Reference
@@ -59,49 +57,7 @@ class TruthfulQAScenario(Scenario):
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(line where the record starts, {column: value}) for every data row; DataError "file:line: ..." when bad."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8 (byte {err.start}); {FIX}") from None
-    # strict: an unterminated quote is an error, not a field that swallows the rest of the file.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    header = _next_record(reader, path)
-    if header is None:
-        raise DataError(f"{path}:1: the file is empty; {FIX}")
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise DataError(f"{path}:1: the header has no column {', '.join(repr(c) for c in missing)}; "
-                        f"expected {', '.join(COLUMNS)}; {FIX}")
-    rows = []
-    while True:
-        line = reader.line_num + 1
-        record = _next_record(reader, path)
-        if record is None:
-            break
-        if not any(field.strip() for field in record):
-            continue  # a blank line
-        if len(record) != len(header):
-            how = "fewer" if len(record) < len(header) else "more"
-            raise DataError(f"{path}:{line}: {len(record)} fields, {how} than the header's {len(header)} "
-                            f"(a truncated row, or an unquoted comma); {FIX}")
-        rows.append((line, dict(zip(header, record, strict=True))))
-    if not rows:
-        raise DataError(f"{path}: no questions after the header; {FIX}")
-    return rows
-
-
-def _next_record(reader, path: Path) -> list[str] | None:
-    start = reader.line_num + 1
-    try:
-        return next(reader)
-    except StopIteration:
-        return None
-    except csv.Error as err:
-        if "unexpected end of data" in str(err):
-            raise DataError(f"{path}:{start}: unterminated quote, the record starting here runs to the end of the "
-                            f"file (a truncated file?); {FIX}") from None
-        raise DataError(f"{path}:{start}: malformed CSV ({err}); {FIX}") from None
+    return csv_rows(path, COLUMNS, FIX)
 
 
 def split_answers(text: str) -> list[str]:

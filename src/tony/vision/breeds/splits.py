@@ -138,8 +138,9 @@ def make_task(hierarchy: Hierarchy, level: int, subclasses: int | None = None, s
     rng = np.random.RandomState(seed)  # the legacy generator: the published splits were drawn with it
     result = []
     for node, group in chosen:
+        target: list[str] = []
         if split is None:
-            source, target = [str(x) for x in rng.choice(group, subclasses, replace=False)], []
+            source = [str(x) for x in rng.choice(group, subclasses, replace=False)]
         else:
             source, target = split_superclass(hierarchy, node, subclasses // 2, split, rng)
         result.append(Superclass(node, hierarchy.name(node), tuple(source), tuple(target)))

@@ -28,9 +28,8 @@ import numpy as np
 from pydantic import model_validator
 
 from tony.core.errors import SpecError
-from tony.core.executors import RunnableSpec
 from tony.core.runner import RunResult
-from tony.core.spec import Spec
+from tony.core.spec import RunnableSpec, Spec
 from tony.core.stats import Stat, bootstrap_ci, mean_stat, paired_bootstrap
 from tony.core.store import Store
 from tony.vision.breeds.splits import PUBLISHED_SEED

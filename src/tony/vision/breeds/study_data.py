@@ -49,6 +49,7 @@ def load_task_and_data(spec: BreedsStudySpec) -> tuple[Task, ImageDataset]:
     from tony.vision.breeds.files import read_breeds
     from tony.vision.data.folder import load_image_folder
 
+    # The ignores below: BreedsStudySpec._check requires data.path and data.hierarchy for ImageNet.
     hierarchy = read_breeds(data.hierarchy).hierarchy  # type: ignore[arg-type]
     if spec.benchmark is not None:  # a published benchmark is defined on the whole BREEDS hierarchy
         task = published_task(spec.benchmark, hierarchy, spec.split, spec.split_seed)
@@ -61,6 +62,7 @@ def load_task_and_data(spec: BreedsStudySpec) -> tuple[Task, ImageDataset]:
 
 
 def _task(spec: BreedsStudySpec, hierarchy: Hierarchy) -> Task:
+    # The ignore: without a benchmark (the only case that gets here) `level` is set by the spec's validator.
     return make_task(hierarchy, spec.level, spec.subclasses, spec.split, spec.ancestor,  # type: ignore[arg-type]
                      spec.split_seed)
 

@@ -54,10 +54,10 @@ def read_image(path: Path, size: int) -> np.ndarray:
 
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB")
-            width, height = image.size
+            rgb = image.convert("RGB")
+            width, height = rgb.size
             ratio = size / min(width, height)
-            resized = image.resize((max(size, round(width * ratio)), max(size, round(height * ratio))),
+            resized = rgb.resize((max(size, round(width * ratio)), max(size, round(height * ratio))),
                                    Image.Resampling.BILINEAR)
     except (OSError, UnidentifiedImageError) as err:
         raise DataError(f"cannot read image {path}: {err}") from None

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from tony.core.errors import SpecError
-from tony.icl._prefix import PrefixEstimator, require_module
+from tony.icl.baselines.base import PrefixEstimator, require_module
 
 
 def _train_networks(
@@ -62,9 +62,13 @@ class GDNetwork(PrefixEstimator):
     """Two-layer ReLU network (`hidden` units, biases) trained by full-batch Adam for `steps` steps."""
 
     hidden: int = 100
+    """Hidden units of each network."""
     steps: int = 1000
+    """Full-batch Adam steps per network."""
     lr: float = 5e-3
+    """Adam's learning rate."""
     seed: int = 0
+    """Seed of the initialization."""
     chunk: int = 2048
     """How many networks train at once (memory ~ chunk * n_points * hidden floats, times a few).
     Each chunk is initialized from seed + its first index, so results depend on it as on `seed`."""

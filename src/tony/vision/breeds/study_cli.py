@@ -1,5 +1,5 @@
-"""`tony breeds run`: the BREEDS study from the command line. Imports only argparse until it runs (it lives
-outside `tony.vision.breeds`, whose package imports numpy, so building the parser stays cheap).
+"""`tony breeds run`: the BREEDS study from the command line. Imports only argparse until it runs (the
+package's `__init__` imports nothing until asked, so building the parser stays cheap).
 
     tony breeds run                                      # the generated world, demo-sized defaults
     tony breeds run --dataset fashion-mnist --epochs 4

@@ -1,4 +1,4 @@
-"""The training spec of one PPO or TRPO run: base hyperparameters, code-level switches, named presets.
+"""The spec of one PPO or TRPO run: its hyperparameters and its code-level switches.
 
 The base configuration is the published one (Engstrom et al. 2020, "Implementation matters in deep
 policy gradients"): 2,048 steps per iteration, gamma 0.99, GAE lambda 0.95, 10 epochs of 32
@@ -6,8 +6,9 @@ minibatches, ratio clip 0.2, Adam at 3e-4, separate 64-64 policy and value netwo
 policy with a state-independent log standard deviation; TRPO with a KL bound of 0.01, 10
 conjugate-gradient steps with damping 0.1 and a backtracking line search.
 
-Each code-level optimization is one boolean in `switches`; a preset is a choice of algorithm and
-switches. The spec holds every value resolved, so its key names exactly the work it describes.
+Each code-level optimization is one field of `Switches`; a preset (`tony.rl.presets`) is a choice
+of algorithm and switches. The spec holds every value resolved, so its key names exactly the work
+it describes.
 """
 
 from __future__ import annotations
@@ -15,127 +16,160 @@ from __future__ import annotations
 import difflib
 import functools
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from tony.core.errors import SpecError, UnknownComponentError
-from tony.core.executors import RunnableSpec
-
-SWITCHES: dict[str, str] = {
-    "value_clipping": "clip the value loss around the old predictions (max of clipped and unclipped error)",
-    "reward_scaling": "divide rewards by a running std of the discounted return (not centred)",
-    "orthogonal_init": "orthogonal weights with layer gains (sqrt 2 hidden, 0.01 policy, 1 value) instead of Xavier",
-    "lr_annealing": "anneal the Adam learning rate linearly to 0",
-    "reward_clipping": "clip (scaled) rewards to [-reward_clip, reward_clip]",
-    "obs_normalization": "normalize observations by their running mean and variance",
-    "obs_clipping": "clip (normalized) observations to [-obs_clip, obs_clip]",
-    "tanh_activations": "tanh hidden activations instead of ReLU",
-    "grad_clipping": "clip the global gradient norm to max_grad_norm",
-}
-"""The code-level optimizations, each a switch, with what turning it on does."""
-RATIO_CLIPPING = "ratio_clipping"
-"""PPO's clipped surrogate objective itself (off: PPO-NoClip); TRPO has no ratio to clip."""
-ALL_SWITCHES = (*SWITCHES, RATIO_CLIPPING)
+from tony.core.spec import RunnableSpec, Spec
+from tony.rl import defaults
 
 
-@dataclass(frozen=True)
-class Preset:
-    """A named algorithm with its switches."""
+class Switches(Spec):
+    """The nine code-level optimizations of Engstrom et al. (2020), in the paper's order, and PPO's ratio
+    clipping; each is off unless turned on. A field's first docstring line says what turning it on does."""
 
-    name: str
-    algo: Literal["ppo", "trpo"]
-    switches: dict[str, bool]
-    description: str
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+    value_clipping: bool = False
+    """clip the value loss around the old predictions (max of clipped and unclipped error)
+
+    The paper's value function clipping, by value_clip_eps, for PPO's and TRPO's value network (`ppo.value_loss`)."""
+    reward_scaling: bool = False
+    """divide rewards by a running std of the discounted return (not centred)
+
+    The paper's reward scaling (`envs.RewardFilter`)."""
+    orthogonal_init: bool = False
+    """orthogonal weights with layer gains (sqrt 2 hidden, 0.01 policy, 1 value) instead of Xavier
+
+    The paper's orthogonal initialization and layer scaling (`networks.init_layer`)."""
+    lr_annealing: bool = False
+    """anneal the Adam learning rate linearly to 0
+
+    The paper's Adam learning-rate annealing, over the run's iterations (`train.Trainer.step`)."""
+    reward_clipping: bool = False
+    """clip (scaled) rewards to [-reward_clip, reward_clip]
+
+    The paper's reward clipping (`envs.RewardFilter`)."""
+    obs_normalization: bool = False
+    """normalize observations by their running mean and variance
+
+    The paper's observation normalization (`envs.ObservationFilter`)."""
+    obs_clipping: bool = False
+    """clip (normalized) observations to [-obs_clip, obs_clip]
+
+    The paper's observation clipping (`envs.ObservationFilter`)."""
+    tanh_activations: bool = False
+    """tanh hidden activations instead of ReLU
+
+    The paper's hyperbolic-tan activations, in both networks (`networks.mlp`)."""
+    grad_clipping: bool = False
+    """clip the global gradient norm to max_grad_norm
+
+    The paper's global gradient clipping, in every Adam step (`ppo.minibatch_steps`)."""
+    ratio_clipping: bool = False
+    """PPO's clipped surrogate (off: the plain ratio objective, PPO-NoClip)
+
+    Not a code-level optimization but PPO's objective itself (`ppo.ppo_update`); TRPO has no ratio to clip."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            check_switch_names(data)
+        return data
+
+    @classmethod
+    def summaries(cls) -> dict[str, str]:
+        """Each switch with the first line of its docstring: what turning it on does."""
+        return {name: (field.description or "").splitlines()[0] for name, field in cls.model_fields.items()}
+
+    def turned_on(self) -> list[str]:
+        """The switches turned on, in the paper's order."""
+        return [name for name, value in self.model_dump().items() if value]
 
 
-def _switches(on: set[str]) -> dict[str, bool]:
-    return {name: name in on for name in ALL_SWITCHES}
+SWITCH_NAMES = tuple(Switches.model_fields)
+"""Every switch, in the paper's order with ratio_clipping last."""
+OPTIMIZATIONS = tuple(name for name in SWITCH_NAMES if name != "ratio_clipping")
+"""The nine code-level optimizations: every switch but PPO's objective."""
 
 
-_OPTIMIZATIONS = set(SWITCHES)
-PRESETS: dict[str, Preset] = {p.name: p for p in [
-    Preset("PPO", "ppo", _switches(_OPTIMIZATIONS | {RATIO_CLIPPING}),
-           "PPO with every code-level optimization, as published"),
-    Preset("PPO-M", "ppo", _switches({"obs_normalization", RATIO_CLIPPING}),
-           "minimal PPO: the clipped objective, optimizations off but observation normalization"),
-    Preset("PPO-NoClip", "ppo", _switches(_OPTIMIZATIONS),
-           "PPO with every optimization but without ratio clipping"),
-    Preset("TRPO", "trpo", _switches({"obs_normalization"}),
-           "TRPO: KL-constrained natural gradient step, optimizations off but observation normalization"),
-    Preset("TRPO+", "trpo", _switches(_OPTIMIZATIONS), "TRPO with PPO's code-level optimizations"),
-]}
-
-
-def get_preset(name: str) -> Preset:
-    if name not in PRESETS:
-        raise UnknownComponentError(f"unknown preset '{name}': choose one of {', '.join(PRESETS)}")
-    return PRESETS[name]
+def check_switch_names(names: Iterable[str]) -> None:
+    """A SpecError naming the first of `names` that is not a switch (with the closest one)."""
+    unknown = sorted(set(names) - set(SWITCH_NAMES))
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], SWITCH_NAMES, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise SpecError(f"unknown switch '{unknown[0]}': {hint}choose from {', '.join(SWITCH_NAMES)}")
 
 
 class RLSpec(RunnableSpec):
     """Everything that decides one training run (its key names its checkpoints and stored records)."""
 
     algo: Literal["ppo", "trpo"]
+    """PPO (`tony.rl.ppo`) or TRPO (`tony.rl.trpo`)."""
     preset: str = ""
     """The preset it came from, for labels ("" when written by hand)."""
     variant: str = ""
     """How it departs from the preset, e.g. "-value_clipping" ("" for none); for labels."""
-    env: str = "Hopper-v5"
+    env: str = defaults.ENV
     """A Gymnasium environment id with a continuous (Box) action space."""
-    total_steps: int = 1_000_000
+    total_steps: int = defaults.TOTAL_STEPS
     """Environment steps; training runs ceil(total_steps / steps_per_iteration) iterations."""
     seed: int = 0
     """Seeds the environments, the initial weights, the actions and the minibatches."""
-    num_envs: int = 1
+    num_envs: int = defaults.NUM_ENVS
     """Environments stepped together (a Gymnasium SyncVectorEnv)."""
     steps_per_iteration: int = 2048
     """Environment steps per iteration, over all environments."""
     gamma: float = 0.99
+    """The discount factor."""
     gae_lambda: float = 0.95
+    """GAE's lambda: 0 is the one-step TD error, 1 the discounted return minus the value."""
     epochs: int = 10
     """Passes over each iteration's batch (PPO; TRPO's value network)."""
     minibatches: int = 32
+    """Minibatches per pass (each of steps_per_iteration / minibatches samples)."""
     lr: float = 3e-4
     """Adam's learning rate (PPO: both networks; TRPO: the value network)."""
     adam_eps: float = 1e-5
+    """Adam's epsilon."""
     hidden: tuple[int, ...] = (64, 64)
     """Hidden layer widths of both networks."""
     init_log_std: float = 0.0
+    """The policy's log standard deviation before training."""
     clip_eps: float = 0.2
     """PPO's ratio clip epsilon (also the bounds of the reported fraction of ratios outside)."""
     value_clip_eps: float = 0.2
+    """How far value_clipping lets a prediction move from the old one before its error stops counting."""
     vf_coef: float = 0.5
     """Weight of the value loss in PPO's combined loss."""
     ent_coef: float = 0.0
+    """Weight of the policy's entropy bonus in PPO's combined loss."""
     normalize_advantages: bool = True
     """Standardize advantages per minibatch (PPO) or per batch (TRPO), as every reference implementation does."""
     reward_clip: float = 10.0
+    """The bound of reward_clipping."""
     obs_clip: float = 10.0
+    """The bound of obs_clipping."""
     max_grad_norm: float = 0.5
+    """The bound of grad_clipping."""
     max_kl: float = 0.01
     """TRPO's bound on the mean over states of KL(old policy || new policy), the KL of the whole action
     distribution (summed over the action's dimensions). sb3-contrib's `target_kl` bounds that KL averaged over
     the dimensions instead: its 0.01 is 0.01 x dims here (and its `cg_damping` is scaled the same way)."""
     cg_iters: int = 10
+    """TRPO's conjugate-gradient steps."""
     cg_damping: float = 0.1
+    """Added to TRPO's Fisher matrix times the vector, for a well-conditioned solve."""
     line_search_steps: int = 10
+    """Step sizes TRPO's backtracking line search tries."""
     line_search_shrink: float = 0.5
     """The backtracking line search tries full step x shrink^k, k = 0 .. line_search_steps - 1."""
-    switches: dict[str, bool] = Field(default_factory=dict)
-    """Every switch of `ALL_SWITCHES`, on or off (missing ones are off)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_switches(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            given = dict(data.get("switches") or {})
-            unknown = sorted(set(given) - set(ALL_SWITCHES))
-            if unknown:
-                raise SpecError(f"unknown switch '{unknown[0]}': choose from {', '.join(ALL_SWITCHES)}")
-            data = {**data, "switches": {name: bool(given.get(name, False)) for name in ALL_SWITCHES}}
-        return data
+    switches: Switches = Field(default_factory=Switches)
+    """The code-level optimizations and PPO's ratio clipping, each on or off (missing ones are off)."""
 
     @model_validator(mode="after")
     def _check(self) -> RLSpec:
@@ -151,7 +185,7 @@ class RLSpec(RunnableSpec):
                             f"({self.steps_per_iteration}), got {self.epochs} and {self.minibatches}")
         if not (self.lr > 0 and 0 < self.gamma <= 1 and 0 <= self.gae_lambda <= 1 and self.max_kl > 0):
             raise SpecError("need lr > 0, 0 < gamma <= 1, 0 <= gae_lambda <= 1 and max_kl > 0")
-        if self.algo == "trpo" and self.switches[RATIO_CLIPPING]:
+        if self.algo == "trpo" and self.switches.ratio_clipping:
             raise SpecError("ratio_clipping is PPO's objective: TRPO has no ratio to clip (turn it off)")
         return self
 
@@ -159,37 +193,14 @@ class RLSpec(RunnableSpec):
     def iterations(self) -> int:
         return math.ceil(self.total_steps / self.steps_per_iteration)
 
-    def on(self, switch: str) -> bool:
-        """Whether `switch` is on."""
-        return self.switches[switch]
-
     def label(self) -> str:
         """The preset and its departures, e.g. "PPO -value_clipping"."""
         return " ".join(p for p in (self.preset or self.algo.upper(), self.variant) if p)
 
     def task(self, store):
-        from tony.rl.study import RLTask
+        from tony.rl.task import RLTask
 
         return RLTask(self, store)
-
-
-def flip_variant(flips: dict[str, bool], preset: Preset) -> str:
-    """The variant label of `flips` against `preset`: "+name" for a switch turned on, "-name" off."""
-    changed = [(n, v) for n, v in sorted(flips.items()) if preset.switches.get(n) != v]
-    return " ".join(("+" if v else "-") + n for n, v in changed)
-
-
-def make_spec(preset: str, *, env: str = "Hopper-v5", total_steps: int = 1_000_000, seed: int = 0,
-              switches: dict[str, bool] | None = None, **hyper: Any) -> RLSpec:
-    """The spec of `preset` with some switches set (`switches`) and hyperparameters overridden (`hyper`)."""
-    chosen = get_preset(preset)
-    flips = dict(switches or {})
-    unknown = sorted(set(flips) - set(ALL_SWITCHES))
-    if unknown:
-        raise SpecError(f"unknown switch '{unknown[0]}': choose from {', '.join(ALL_SWITCHES)}")
-    return RLSpec.parse({"algo": chosen.algo, "preset": chosen.name, "variant": flip_variant(flips, chosen),
-                         "env": env, "total_steps": total_steps, "seed": seed,
-                         "switches": {**chosen.switches, **flips}, **hyper})
 
 
 @functools.lru_cache(maxsize=64)

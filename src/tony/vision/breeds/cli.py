@@ -1,5 +1,6 @@
 """`tony breeds ...`: BREEDS subpopulation-shift tasks. Parses, calls tony.vision, prints; imports only argparse
-until a command runs. Each subcommand is one entry of SUBCOMMANDS: (add its arguments, run it).
+until a command runs (the package's `__init__` is lazy). Each subcommand is one entry of SUBCOMMANDS: (add its
+arguments, run it); `tony breeds run` lives in `study_cli`.
 
 There is no packaged copy of the BREEDS ImageNet hierarchy (it is the BREEDS authors' hand-calibrated
 edit of WordNet, published only in their repository) and nothing downloads at run time, so the named
@@ -14,7 +15,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from tony.vision import breeds_cli
+from tony.vision.breeds import study_cli
 
 BENCHMARKS = ("entity13", "entity30", "living17", "nonliving26")
 
@@ -97,7 +98,7 @@ def _short(name: str) -> str:
 SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {
     "splits": ("print a BREEDS task's superclasses with their source and target subclasses", _add_splits, _run_splits),
     "run": ("the BREEDS study: train on source subclasses, test on target ones, interventions",
-            breeds_cli.add_run, breeds_cli.run_study),
+            study_cli.add_run, study_cli.run_study),
 }
 """name -> (help, add its arguments, run it)."""
 
