@@ -8,7 +8,10 @@ tony.lm.run writes it and every stat computed by tony.lm.metrics.aggregate.lm_st
 `tony report` commands (best and median of 3, with a process per CPU and with --workers 1) and measures
 the pages.
 
-    .venv/bin/python benchmarks/site_build.py [--fresh]
+    .venv/bin/python benchmarks/site_build.py [--fresh] [--baseline-src DIR]
+
+With `--baseline-src DIR` (the src/ folder of another checkout, e.g. a `git worktree` of an older commit) the same
+`tony report` commands also run on that code, taking turns with this one's, to show what a change did.
 """
 
 from __future__ import annotations
@@ -113,10 +116,11 @@ def fill(store: Store) -> None:
         print(f"filled {model}", file=sys.stderr)
 
 
-def timed_report(*extra: str) -> float:
+def timed_report(*extra: str, src: Path | None = None) -> float:
+    env = {**os.environ, "PYTHONPATH": str(src.resolve())} if src else None
     start = time.perf_counter()
     subprocess.run([str(ROOT / ".venv" / "bin" / "tony"), "report", "--store", str(STORE), "--out", str(SITE),
-                    *extra], check=True, capture_output=True)
+                    *extra], check=True, capture_output=True, env=env)
     return time.perf_counter() - start
 
 
@@ -130,8 +134,14 @@ def main() -> None:
         fill(store)
     records = sum(store.count_records(r["run_id"]) for r in store.runs())
     sample = store.records(store.runs()[0]["run_id"], limit=200)
-    parallel = [timed_report() for _ in range(3)]
-    single = [timed_report("--workers", "1") for _ in range(3)]
+    baseline_src = Path(sys.argv[sys.argv.index("--baseline-src") + 1]) if "--baseline-src" in sys.argv else None
+    parallel, single, baseline_parallel, baseline_single = [], [], [], []
+    for _ in range(3):  # the baseline's code and this one take turns, so both see the same machine
+        if baseline_src:
+            baseline_parallel.append(timed_report(src=baseline_src))
+            baseline_single.append(timed_report("--workers", "1", src=baseline_src))
+        single.append(timed_report("--workers", "1"))
+        parallel.append(timed_report())  # last, so the pages measured below are this code's
     pages = list(SITE.rglob("*.html"))
     drill = [p.stat().st_size for p in pages if "-p" in p.name]
     run_pages = [p.stat().st_size for p in pages if p.name.startswith("run-") and "-p" not in p.name]
@@ -140,6 +150,8 @@ def main() -> None:
         "mean_payload_bytes": round(statistics.mean(len(json.dumps(r)) for r in sample)),
         "report_s_best": min(parallel), "report_s_median": statistics.median(parallel),
         "report_workers_1_s_best": min(single), "report_workers_1_s_median": statistics.median(single),
+        **({"baseline_report_s_best": min(baseline_parallel), "baseline_report_workers_1_s_best": min(baseline_single)}
+           if baseline_src else {}),
         "leaderboard_bytes": (SITE / "lm" / "index.html").stat().st_size,
         "largest_run_page_bytes": max(run_pages),
         "drill_down_pages": len(drill), "drill_down_page_bytes_mean": round(statistics.mean(drill)),

@@ -5,7 +5,7 @@ BUILTINS: each row (kind, name, address, one-line description).
 METRICS: each row (name, address, one-line description, family and direction): the entries of kind "metric".
 """
 
-from tony.core.stat_id import HIGHER, LOWER, UNORDERED, MetricInfo, best_at
+from tony.core.metric_info import HIGHER, LOWER, UNORDERED, MetricInfo, best_at
 
 KINDS: list[tuple[str, str, str]] = [
     ("scenario", "scenario", "what a language-model run evaluates: the SCENARIO of `tony run SCENARIO:key=value,...`"),

@@ -9,7 +9,8 @@ from typing import Any
 EXIT_USAGE = 2
 # What `tony run` prints at the end: these metrics on the unperturbed instances, and the worst case of each
 # perturbation family; `tony results` shows every stat.
-HEADLINE_METRICS = ("accuracy", "correct_mass", "exact_match", "quasi_exact_match", "f1", "ece_10_bin",
+HEADLINE_METRICS = ("accuracy", "correct_mass", "not_unsafe", "not_overrefuse", "exact_match", "quasi_exact_match",
+                    "f1", "ece_10_bin",
                     "selective_accuracy_area", "tokens_per_second", "bbq_bias_ambiguous", "bbq_bias_disambiguated",
                     "demographic_representation_gender", "demographic_representation_race", "toxic_fraction",
                     "toxicity_mean")

@@ -125,6 +125,24 @@ def test_a_lease_of_a_dead_local_process_is_free_but_not_one_of_another_machine(
     assert store.claim_items("r", new_owner(), ["a", "b"])[0] == ["a"]
 
 
+def test_a_lease_of_an_ended_process_not_yet_reaped_is_free(store: Store, tmp_path: Path) -> None:
+    # A worker killed with its parent is reparented; where no one reaps it (a container's init may not), it stays
+    # a zombie that os.kill(pid, 0) still finds. Here this test is the parent and does not reap it until the end.
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    stat = Path(f"/proc/{ended.pid}/stat")
+    if not stat.exists():
+        pytest.skip("needs Linux /proc to see a zombie")
+    deadline = time.monotonic() + 30
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    store.begin_run("r", "test", {}, {})
+    zombie_owner = new_owner().split(":")[0] + f":{ended.pid}:zombie"
+    assert store.claim_items("r", zombie_owner, ["a"]) == (["a"], [])
+    assert store.leased_items("r") == {}
+    assert store.claim_items("r", new_owner(), ["a"])[0] == ["a"]
+    ended.wait()
+
+
 def test_a_run_waits_for_items_another_process_holds_and_does_not_recompute_them(store: Store,
                                                                                   tmp_path: Path) -> None:
     other = new_owner()  # this process's pid: alive, so its leases hold

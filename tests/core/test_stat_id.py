@@ -6,18 +6,8 @@ import numpy as np
 import pytest
 
 from tony.annotations.multilabel.accuracy import annotation_stats, model_stats
-from tony.core.stat_id import (
-    HIGHER,
-    LOWER,
-    UNORDERED,
-    WORST_CASE,
-    Direction,
-    MetricInfo,
-    StatId,
-    best_at,
-    registered_metrics,
-    stored_fields,
-)
+from tony.core.metric_info import HIGHER, LOWER, UNORDERED, Direction, MetricInfo, best_at
+from tony.core.stat_id import WORST_CASE, StatId, registered_metrics, stored_fields
 from tony.core.stats import Stat, mean_stat
 from tony.core.store_migrate import legacy_stat_fields
 from tony.vision.breeds.study import aggregate as breeds_aggregate

@@ -27,7 +27,8 @@ from tony import api
 from tony.cli import _is_headline
 from tony.core import store_migrate
 from tony.core.errors import StoreError
-from tony.core.stat_id import Direction, StatId
+from tony.core.metric_info import Direction
+from tony.core.stat_id import StatId
 from tony.core.store import Store
 from tony.core.store_migrate import LATEST_VERSION, Step, add_stat_identity, upgrade
 from tony.core.store_schema import meta_table

@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from tony.core.stat_id import HIGHER, UNORDERED, WORST_CASE, MetricInfo, StatId, best_at, registered_metrics
-from tony.core.stat_id import LOWER as LOWER_IS_BETTER
+from tony.core.metric_info import HIGHER, UNORDERED, MetricInfo, best_at
+from tony.core.metric_info import LOWER as LOWER_IS_BETTER
+from tony.core.stat_id import WORST_CASE, StatId, registered_metrics
 from tony.core.stats import mean_win_rate
 from tony.lm.compare import compare_records, instance_values
 from tony.lm.metrics.baselines import baseline_stats

@@ -26,7 +26,7 @@ def test_the_demo_runs_every_scenario_on_both_models(shelf_root, store):
     specs = plan([str(CONFIGS / "demo.yaml")])
     by_scenario = Counter(spec.scenario for spec in specs)
     assert by_scenario == {"truthfulqa": 4, "bbq": 2, "openbookqa": 4, "gsm8k": 2, "synthetic_induction": 2,
-                           "toxicity_prompts": 2, "jsonl": 2}
+                           "toxicity_prompts": 2, "jsonl": 2, "xstest": 1, "strongreject": 1}
     assert {spec.model for spec in specs} == MODELS
     variants = {spec.scenario_args.get("variant", "mc1") for spec in specs if spec.scenario == "truthfulqa"}
     assert variants == {"mc1", "mc2"}

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tony.core.stat_id import HIGHER, LOWER, UNORDERED, WORST_CASE, StatId, registered_metrics
+from tony.core.metric_info import HIGHER, LOWER, UNORDERED
+from tony.core.stat_id import WORST_CASE, StatId, registered_metrics
 from tony.core.store import StoredRecord
 from tony.lm.export import export_row
 from tony.lm.metrics.aggregate import lm_stats

@@ -22,19 +22,17 @@ import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tony.core.errors import SpecError, UnknownComponentError
 
 if TYPE_CHECKING:
-    from tony.core.stat_id import MetricInfo
+    from tony.core.metric_info import MetricInfo
 
 PLUGIN_GROUP = "tony.plugins"
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """One kind of component."""
 
     name: str
@@ -45,22 +43,28 @@ class Kind:
     """One line for `tony ls`."""
 
 
-@dataclass
 class Entry:
-    """One registered component."""
+    """One registered component (a plain class, not a dataclass: `tony --help` builds one per built-in)."""
 
-    kind: str
-    """What sort of component: scenario, model, adapter, metric."""
-    name: str
-    """The name users type."""
-    target: str | None = None
-    """"module:attr" to import on first use, or "module" for the module itself (None once `obj` is set)."""
-    description: str = ""
-    """One line for `tony ls`."""
-    obj: Any = field(default=None, repr=False)
-    """The component itself, once imported."""
-    metric_info: MetricInfo | None = None
-    """For a metric: the family its stats are reported under and which of its values are better."""
+    __slots__ = ("kind", "name", "target", "description", "obj", "metric_info")
+
+    def __init__(self, kind: str, name: str, target: str | None = None, description: str = "", obj: Any = None,
+                 metric_info: MetricInfo | None = None) -> None:
+        self.kind = kind
+        """What sort of component: scenario, model, adapter, metric."""
+        self.name = name
+        """The name users type."""
+        self.target = target
+        """"module:attr" to import on first use, or "module" for the module itself (None once `obj` is set)."""
+        self.description = description
+        """One line for `tony ls`."""
+        self.obj = obj
+        """The component itself, once imported."""
+        self.metric_info = metric_info
+        """For a metric: the family its stats are reported under and which of its values are better."""
+
+    def __repr__(self) -> str:
+        return f"Entry({self.kind!r}, {self.name!r}, {self.target!r})"
 
     def load(self) -> Any:
         if self.obj is None:

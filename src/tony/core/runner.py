@@ -85,7 +85,11 @@ def execute(task: Task, store: Store, *, batch_size: int = 8) -> RunResult:
         todo = [i for i in items if i not in done]
         with progress_bar(len(items), _describe(labels), initial=len(items) - len(todo)) as bar:
             _store_records(task, store, run_id, todo, batch_size, bar.update)
-        stats = task.aggregate(store.records(run_id))
+        # In the task's item order, not the order stored (processes sharing a run store theirs as they finish),
+        # so the stats (their bootstrap intervals included) do not depend on who computed what.
+        position = {item: i for i, item in enumerate(items)}
+        records = sorted(store.records(run_id), key=lambda r: position.get(r["item_id"], len(position)))
+        stats = task.aggregate(records)
         wall = time.perf_counter() - start
         store.finish_run(run_id, stats, wall)
         return RunResult(run_id, labels, "complete", stats, wall_s=wall)

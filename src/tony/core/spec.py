@@ -30,26 +30,33 @@ def content_key(value: Any) -> str:
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
     """The mapping in a JSON or YAML spec file; a DataError when it cannot be read."""
+    data = read_config_file(path, "spec file")
+    if not isinstance(data, dict):
+        raise DataError(f"spec file {path} must hold a mapping of spec fields")
+    return data
+
+
+def read_config_file(path: str | Path, what: str) -> Any:
+    """What a JSON (.json) or YAML (any other suffix) file a user wrote holds; a one-line DataError naming it as
+    `what` ("spec file", "suite file") when it is missing, unreadable, not UTF-8 or not valid."""
     file = Path(path)
     try:
         content = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"spec file not found: {file}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"cannot read spec file {file}: {err}") from None
+        raise DataError(f"{what} not found: {file}") from None
+    except UnicodeDecodeError:
+        raise DataError(f"{what} {file} is not UTF-8; re-save it as UTF-8") from None
+    except OSError as err:
+        raise DataError(f"cannot read {what} {file}: {err.strerror}") from None
     try:
         if file.suffix == ".json":
-            data = json.loads(content)
-        else:
-            import yaml
+            return json.loads(content)
+        import yaml
 
-            data = yaml.safe_load(content)
+        return yaml.safe_load(content)
     except Exception as err:  # noqa: BLE001 - json.JSONDecodeError, yaml.YAMLError
-        raise DataError(f"spec file {file} is not valid {file.suffix.lstrip('.') or 'YAML'}: "
+        raise DataError(f"{what} {file} is not valid {'JSON' if file.suffix == '.json' else 'YAML'}: "
                         f"{str(err).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise DataError(f"spec file {file} must hold a mapping of spec fields")
-    return data
 
 
 class Spec(BaseModel):

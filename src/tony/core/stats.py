@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from tony.core.stat_id import HIGHER, Direction, StatId
+from tony.core.metric_info import HIGHER, Direction
+from tony.core.stat_id import StatId
 
 DEFAULT_RESAMPLES = 1000
 MAX_RESAMPLED_VALUES = 1 << 20

@@ -22,7 +22,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from tony.core.errors import StoreError
-from tony.core.stat_id import WORST_CASE, MetricInfo, StatId, registered_metrics, stored_fields
+from tony.core.metric_info import MetricInfo
+from tony.core.stat_id import WORST_CASE, StatId, registered_metrics, stored_fields
 from tony.core.store_migrate_spec_keys import migrate_spec_keys
 from tony.core.store_schema import STAT_ID_COLUMNS, create_tables, meta_table, runs_table, stats_table
 

@@ -10,10 +10,12 @@ through their stored values and intervals.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tony.core.stat_id import WORST_CASE, MetricInfo, StatId, registered_metrics
+from tony.core.metric_info import HIGHER, Direction, MetricInfo
+from tony.core.stat_id import WORST_CASE, StatId, registered_metrics
 from tony.core.stats import PairedComparison, compare_paired
 from tony.lm.record import LMRecord
 
@@ -74,14 +76,22 @@ def _instance_values(records: list[LMRecord], declared: dict[str, MetricInfo]) -
             continue
         for name, value in r.stats.items():
             values[StatId(name, p.family, variant=p.label)][key] = value
-            worst = values[StatId(name, p.family, variant=WORST_CASE)]
-            worst[key] = min(worst.get(key, value), value)
+            direction = _direction(name, declared)
+            if direction.ordered:  # a metric with no better value has no worst case
+                worst = values[StatId(name, p.family, variant=WORST_CASE)]
+                worst[key] = min(worst.get(key, value), value, key=direction.rank)
     for stat_id, worst in values.items():
         if stat_id.variant == WORST_CASE:  # the worst case includes the original instance
+            rank = _direction(stat_id.metric, declared).rank
             for key in worst:
                 if key in originals and stat_id.metric in originals[key].stats:
-                    worst[key] = min(worst[key], originals[key].stats[stat_id.metric])
+                    worst[key] = min(worst[key], originals[key].stats[stat_id.metric], key=rank)
     return dict(values)
+
+
+def _direction(metric: str, declared: Mapping[str, MetricInfo]) -> Direction:
+    """The metric's registered direction (higher is better for one registered without one, as before)."""
+    return declared[metric].direction if metric in declared else HIGHER
 
 
 def compare_records(records_a: list[LMRecord], records_b: list[LMRecord],

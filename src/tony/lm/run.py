@@ -160,10 +160,7 @@ class LMTask:
             exchanges = tuple(_exchange(r, a) for r, a in zip(requests, answers, strict=True))
             records.append(LMRecord(instance, draw, applied, tuple(e.id for e in self._draws[draw]), exchanges,
                                     **verdict))
-        # A scenario whose completions a grader labels (tony.safety's) adds the labels to the records' stats.
-        grade = getattr(self.scenario, "grade_records", None)
-        if grade is not None:
-            records = grade(records)
+        records = self.scenario.grade_records(records)  # tony.safety's scenarios add their grader's labels
         return [(item, record.to_json()) for (item, *_), record in zip(planned, records, strict=True)]
 
     def _answer(self, requests: list[Request]) -> list[Completion | RequestError]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from tony.core.errors import DataError, DataNotInstalledError, SpecError
 from tony.core.registry import registry
+from tony.core.spec import read_config_file
 from tony.lm.adapters.base import AdapterSpec
 from tony.lm.perturbations.suites import expand_perturbations
 from tony.lm.run import LMRunSpec
@@ -173,17 +174,8 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
 def load_suite(path: str | Path, overrides: dict[str, Any] | None = None, *,
                on_missing_data: MissingDataHandler | None = None) -> list[LMRunSpec]:
     """Specs from a YAML suite file; `overrides` (from the command line) win over its defaults."""
-    import yaml
-
     file = Path(path)
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise DataError(f"suite file not found: {file}") from None
-    except UnicodeDecodeError:
-        raise DataError(f"suite file {file} is not UTF-8; re-save it as UTF-8") from None
-    except yaml.YAMLError as err:
-        raise DataError(f"suite file {file} is not valid YAML: {str(err).splitlines()[0]}") from None
+    data = read_config_file(file, "suite file") or {}
     if not isinstance(data, dict) or not isinstance(data.get("runs"), list):
         raise DataError(f"suite file {file} needs a `runs:` list (and optional `defaults:` and `models:`)")
     if not isinstance(data.get("defaults") or {}, dict):

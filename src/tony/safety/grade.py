@@ -91,7 +91,7 @@ def _read_csv(path: Path) -> list[CompletionRow]:
         if duplicated:
             raise DataError(f"{path}: the column `{duplicated[0]}` appears twice in the header; name it once")
         _check_columns(header, str(path))
-        rows = []
+        rows: list[CompletionRow] = []
         for record in reader:
             where = f"{path}:{reader.line_num}"
             if not any(field.strip() for field in record):
@@ -149,8 +149,9 @@ def grade_rows(rows: list[CompletionRow], grader: Grader) -> dict[str, Any]:
     if UNPARSEABLE in labels:
         counts[UNPARSEABLE] = labels.count(UNPARSEABLE)
     summary: dict[str, Any] = {"grader": grader.name, "n": len(rows), "counts": counts}
-    if all(row.reference is not None for row in rows):
-        result = agreement([row.reference for row in rows], labels)
+    references = [row.reference for row in rows if row.reference is not None]
+    if len(references) == len(rows):
+        result = agreement(references, labels)
         summary.update(agreement=result.agreement, kappa=result.kappa, compared=result.n,
                        not_compared=result.not_compared, confusion={"labels": list(LABELS), "matrix": result.confusion})
     return {"rows": out, "summary": summary}

@@ -28,7 +28,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tony.core.errors import DataError, SpecError
+from tony.core.errors import SpecError
+from tony.core.spec import read_config_file
 from tony.core.store import Store
 
 NOT_EVALUATED = "not evaluated"
@@ -186,27 +187,12 @@ class ModelCard:
 
 def load_thresholds(path: str | Path | None = None) -> Thresholds:
     """The thresholds in `path` (the packaged default when None); a one-line error naming the bad key."""
-    import yaml
-
     if path is None:
-        text, source = resources.files("tony.safety").joinpath("data/preparedness.yaml").read_text("utf-8"), \
-            DEFAULT_SOURCE
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise DataError(f"thresholds file not found: {source}; give an existing YAML file with --thresholds")\
-                from None
-        except UnicodeDecodeError:
-            raise DataError(f"thresholds file {source} is not UTF-8; re-save it as UTF-8") from None
-        except OSError as err:
-            raise DataError(f"cannot read thresholds file {source}: {err.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise DataError(f"thresholds file {source} is not valid YAML: {str(err).splitlines()[0]}") from None
-    return _Parser(source).thresholds(data)
+        import yaml
+
+        text = resources.files("tony.safety").joinpath("data/preparedness.yaml").read_text("utf-8")
+        return _Parser(DEFAULT_SOURCE).thresholds(yaml.safe_load(text))
+    return _Parser(str(path)).thresholds(read_config_file(path, "thresholds file"))
 
 
 class _Parser:

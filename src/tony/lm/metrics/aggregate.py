@@ -70,8 +70,9 @@ def _instance_means(records: list[LMRecord], seed: int) -> list[Stat]:
                 out.append(stat)
             out.append(spread_over_draws(name, per_draw))
         for group in subgroups:
-            members = [r.stats[name] for r in records if r.instance.subgroup == group]
-            out.append(mean_stat(name, members, seed=seed, subgroup=group))
+            members = [r.stats[name] for r in records if name in r.stats and r.instance.subgroup == group]
+            if members:
+                out.append(mean_stat(name, members, seed=seed, subgroup=group))
         for facet in facets:
             key, _, value = facet.partition("=")
             members = [r.stats[name] for r in records if name in r.stats and r.instance.facets.get(key) == value]

@@ -17,7 +17,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from tony.core.stat_id import HIGHER, WORST_CASE, Direction, registered_metrics
+from tony.core.metric_info import HIGHER, Direction
+from tony.core.stat_id import WORST_CASE, registered_metrics
 from tony.core.stats import Stat, bootstrap_ci, mean_stat
 from tony.lm.metrics.families import ACCURACY_METRICS, SAFETY_METRICS
 from tony.lm.record import AppliedPerturbation, LMRecord

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tony.core.stat_id import WORST_CASE, Direction
+from tony.core.metric_info import Direction
+from tony.core.stat_id import WORST_CASE
 from tony.core.stats import mean_win_rate
 from tony.lm.metrics.families import ACCURACY_METRICS, FAMILIES
 from tony.lm.report import paths
@@ -22,7 +23,7 @@ from tony.report.html import link, number, sort_key, stat_cell, table, text
 from tony.report.pages import Page
 
 BASELINE_ROWS = {"baseline:chance": "chance", "baseline:majority": "majority"}
-HEADLINES = ("ece_10_bin", "wall_s_per_instance")
+HEADLINES = ("ece_10_bin", "wall_s_per_instance", "not_unsafe")
 """Headline metrics of the families whose first metric is not an accuracy."""
 
 Key = tuple[str, str, str]

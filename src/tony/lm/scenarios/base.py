@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tony.core.data import data_root
 from tony.core.spec import Spec
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.types import Instance
+
+if TYPE_CHECKING:
+    from tony.lm.record import LMRecord
 
 _LOADED: dict[str, list[Instance]] = {}
 
@@ -30,6 +35,11 @@ class Scenario(Spec):
     def default_method(self) -> str:
         """The adapter used when a run entry names none."""
         return "multiple_choice_separate"
+
+    def grade_records(self, records: list[LMRecord]) -> list[LMRecord]:
+        """A batch of records before it is stored: a scenario whose completions a grader labels adds the labels to
+        each record's stats (tony.safety); the rest keep them as they are."""
+        return records
 
     def prompt_format(self) -> PromptFormat:
         """How this scenario's instances are written into prompts (standard Q:/A: unless the source says)."""
