@@ -23,7 +23,8 @@ from tony.core.errors import DataError, SpecError, TonyError
 from tony.core.stats import Stat
 from tony.core.store import Store
 from tony.safety import cli
-from tony.safety.scorecard import NOT_EVALUATED, Evidence, level_of, load_thresholds, score, to_json
+from tony.safety.scorecard import level_of, score, to_json
+from tony.safety.thresholds import NOT_EVALUATED, Evidence, load_thresholds
 
 LEVELS = ("low", "medium", "high", "critical")
 CYBER = "semantic_category=cybercrime_intrusion"

@@ -67,7 +67,8 @@ def _scorecard(args: argparse.Namespace) -> int:
     import json
 
     from tony.core.store import Store
-    from tony.safety.scorecard import format_table, load_thresholds, score, to_json
+    from tony.safety.scorecard import format_table, score, to_json
+    from tony.safety.thresholds import load_thresholds
 
     thresholds = load_thresholds(args.thresholds)  # a bad file fails before the store is opened
     cards = score(Store(args.store, create=False), thresholds, args.model)

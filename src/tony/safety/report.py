@@ -78,7 +78,8 @@ def _columns(runs: list[dict[str, Any]]) -> dict[str, str]:
 
 def _scorecard_section(store: Store, linked: set[str]) -> str:
     """The scorecard of every model, its evidence linked to the drill-down of each run in `linked`."""
-    from tony.safety.scorecard import NOT_EVALUATED, RULES, load_thresholds, score
+    from tony.safety.scorecard import RULES, score
+    from tony.safety.thresholds import NOT_EVALUATED, load_thresholds
 
     thresholds = load_thresholds()
     cards = score(store, thresholds)
