@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from pydantic import Field
+from store_copy import copy_store_tables
 
 from tony.core.errors import DataError
 from tony.core.spec import Spec
@@ -142,20 +143,7 @@ def fixture_rows(url: str) -> dict[str, list[tuple]]:
 
 def copy_v1_store(url: str) -> None:
     """The fixture's tables and rows in the empty database `url`, as tony at bdc4737 made them."""
-    if url.startswith("sqlite"):
-        Path(sa.engine.make_url(url).database).parent.mkdir(parents=True, exist_ok=True)
-    source = sa.create_engine(f"sqlite:///{V1_STORE / 'tony.sqlite'}")
-    tables = sa.MetaData()
-    tables.reflect(bind=source)
-    target = sa.create_engine(url)
-    tables.create_all(target)
-    with source.connect() as read, target.begin() as write:
-        for table in tables.sorted_tables:
-            rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
-            if rows:
-                write.execute(table.insert(), rows)
-    source.dispose()
-    target.dispose()
+    copy_store_tables(V1_STORE / "tony.sqlite", url)
 
 
 def migrate(url: str) -> SpecKeyMigration:

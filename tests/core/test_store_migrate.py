@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from store_copy import copy_store_tables
 from test_store_read_only import as_reader, make_read_only
 
 from tony import api
@@ -273,17 +274,7 @@ def test_a_v1_postgresql_store_migrates_as_sqlite_does(postgres_cluster, tmp_pat
     url = postgres_cluster.url(database)
     try:
         sqlite_copy = copy_v1(tmp_path / "sqlite")
-        source = sa.create_engine(f"sqlite:///{sqlite_copy}/tony.sqlite")
-        tables = sa.MetaData()
-        tables.reflect(source)
-        target = sa.create_engine(url)
-        tables.create_all(target)
-        with source.connect() as read, target.begin() as write:
-            for table in tables.sorted_tables:
-                rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
-                if rows:
-                    write.execute(table.insert(), rows)
-        target.dispose()
+        copy_store_tables(Path(sqlite_copy) / "tony.sqlite", url)
         v1_rows = as_v1_showed(EXPECTED["results_all"])
         assert same(as_v1_showed(api.results(url, everything=True)), v1_rows)  # read as it is
         Store(url).close()
@@ -292,7 +283,6 @@ def test_a_v1_postgresql_store_migrates_as_sqlite_does(postgres_cluster, tmp_pat
         assert int(version) == LATEST_VERSION
         migrated = api.results(url, everything=True)
         assert same(as_v1_showed(migrated), v1_rows)
-        source.dispose()
         Store(sqlite_copy).close()
         assert same(migrated, api.results(sqlite_copy, everything=True))  # run ids, identities, directions alike
     finally:
