@@ -321,6 +321,46 @@ def test_chat_endpoint(serve, client_for):
     assert (completion.prompt_tokens, completion.completion_tokens) == (9, 2)
 
 
+def test_a_chat_run_sends_its_conversation_as_turns_and_keeps_them(serve, tmp_path):
+    """chat=true on an OpenAI-compatible chat endpoint: the instructions go as the system turn, each few-shot
+    example as a user and an assistant turn, the question as the last user turn; the record keeps the turns."""
+    from tony import api
+    from tony.core.store import Store
+    from tony.lm.record import run_records
+
+    answer = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris"}}],
+              "usage": {"prompt_tokens": 9, "completion_tokens": 1}}
+    server = serve([Reply(body=answer)])
+    capitals = Path(__file__).resolve().parents[2] / "configs" / "data" / "world_capitals.jsonl"
+    entry = (f"jsonl:path={capitals},method=generation,max_tokens=4,max_instances=2,num_train=1,chat=true,"
+             f"instructions=Answer in one word.,model=openai,model.base_url={server.url},model.model=m,"
+             "model.endpoint=chat,model.api_key_env=TONY_TEST_NO_KEY")
+    (result,) = api.run(api.plan([entry]), str(tmp_path / "store"))
+    assert result.status == "complete", result.error
+    sent = [request["json"]["messages"] for request in server.seen]
+    assert len(sent) == 2 and all(len(turns) == 4 for turns in sent)
+    for turns in sent:
+        assert turns[0] == {"role": "system", "content": "Answer in one word."}
+        assert [t["role"] for t in turns[1:]] == ["user", "assistant", "user"]
+        assert turns[1]["content"].startswith("Q: What is the capital of")
+        assert turns[3]["content"] != turns[1]["content"]  # the example's question, then the instance's
+    store = Store(str(tmp_path / "store"), create=False)
+    kept = [r.exchanges[0].request.messages for r in run_records(store, result.run_id)]
+    assert sorted([[{"role": role, "content": content} for role, content in turns] for turns in kept],
+                  key=str) == sorted(sent, key=str)
+    prompt = run_records(store, result.run_id)[0].exchanges[0].request.prompt
+    assert prompt.startswith("system: Answer in one word.\n\nuser: Q: ")
+    store.close()
+
+
+def test_a_request_without_turns_keeps_its_cache_form_and_json():
+    plain = Request("Q: Capital of France?\nA:", max_tokens=4)
+    assert "messages" not in plain.cache_form() and "messages" not in plain.to_json()  # old cache keys hold
+    turns = Request("system: Be brief.\n\nuser: Hi", max_tokens=4, messages=(("system", "Be brief."), ("user", "Hi")))
+    assert turns.cache_form()["messages"] != plain.cache_form().get("messages")
+    assert Request.from_json(json.loads(json.dumps(turns.to_json()))) == turns
+
+
 def test_chat_content_parts_leave_room_for_media():
     image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
     message = openai_http.user_message([openai_http.text_part("What is this?"), image])

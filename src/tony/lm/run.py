@@ -91,7 +91,8 @@ class LMTask:
             fmt = fmt.model_copy(update={"instructions": spec.adapter.instructions})
         adapter_cls = registry.get("adapter", spec.adapter.method)
         if spec.adapter.chat:  # only generation takes chat=true (AdapterSpec checks)
-            self.adapter: Adapter = adapter_cls(spec.adapter, fmt, chat_template=self.source.chat_template())
+            self.adapter: Adapter = adapter_cls(spec.adapter, fmt, chat_template=self.source.chat_template(),
+                                                sends_messages=self.source.takes_messages())
         else:
             self.adapter = adapter_cls(spec.adapter, fmt)
         self.perturbations = spec.build_perturbations()

@@ -154,8 +154,9 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     if adapter.get("chat") is None:  # the model's own default: chat models chat where they generate
         adapter["chat"] = source.chat_default and adapter["method"] == "generation"
     adapter_spec = AdapterSpec.parse(adapter)  # "true"/"false" from a run entry parse as booleans
-    if adapter_spec.chat and source.chat_template() is None:
-        raise SpecError(f"model {model_name} has no chat template in its weights file: use chat=false")
+    if adapter_spec.chat and source.chat_template() is None and not source.takes_messages():
+        raise SpecError(f"model {model_name} has no chat template in its weights file and takes no conversation "
+                        "(an OpenAI-compatible model does with model.endpoint=chat): use chat=false")
     if adapter_spec.num_train and not any(i.correct_outputs for i in instances):
         raise SpecError(f"scenario {scenario_name} has no correct references to show as few-shot examples: "
                         "use num_train=0")

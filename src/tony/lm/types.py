@@ -84,6 +84,10 @@ class Request:
     parse_special: bool = False
     """The prompt is text rendered by a chat template: special-token texts in it (e.g. "<|im_start|>")
     stand for the special tokens themselves, and a BOS it starts with is not added again."""
+    messages: tuple[tuple[str, str], ...] = ()
+    """For a model that takes a conversation (an OpenAI-compatible /chat/completions endpoint): the (role,
+    content) turns sent, system turn first where there is one; `prompt` then holds the same turns as text, one
+    paragraph each, for the record. Empty for a prompt sent as text."""
 
     def __post_init__(self) -> None:
         # Every random choice takes its seed from the spec, and a sampled answer is cached only under its seed.
@@ -105,6 +109,8 @@ class Request:
         form.pop("seed")
         if not self.parse_special:
             form.pop("parse_special")  # plain-text requests keep the keys they had before chat prompts
+        if not self.messages:
+            form.pop("messages")  # and before conversations
         return form
 
     def cache_seed(self) -> int | None:
@@ -120,7 +126,10 @@ class Request:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Request:
-        return cls(**_tuples(data))
+        fields = _tuples(data)
+        if "messages" in fields:
+            fields["messages"] = tuple((role, content) for role, content in fields["messages"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

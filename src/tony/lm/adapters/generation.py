@@ -23,18 +23,23 @@ class GenerationAdapter(Adapter):
     """The prompt is raw text (instructions, few-shot examples, the question), or with `spec.chat` the
     conversation rendered by the model's chat template (see `chat_messages`)."""
 
-    def __init__(self, spec: AdapterSpec, prompt_format: PromptFormat, chat_template: ChatTemplate | None = None):
+    def __init__(self, spec: AdapterSpec, prompt_format: PromptFormat, chat_template: ChatTemplate | None = None,
+                 sends_messages: bool = False):
         super().__init__(spec, prompt_format)
-        if spec.chat and chat_template is None:
+        if spec.chat and chat_template is None and not sends_messages:
             raise SpecError("chat=true needs the model's chat template, and this model has no chat template: "
                             "use chat=false")
         self.chat_template = chat_template if spec.chat else None
+        self.sends_messages = spec.chat and chat_template is None
+        """The conversation goes to the model as turns (`Request.messages`), which applies its own template."""
 
     def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
         if any(not e.correct_outputs for e in examples):
             raise SpecError("few-shot examples need a correct reference, and this scenario has none: use num_train=0")
         if self.chat_template is not None:
             return [self._chat_request(self.chat_template, instance, examples)], {}
+        if self.sends_messages:
+            return [self._messages_request(instance, examples)], {}
         shots = [f"{self.format.block(e.input)} {e.correct_outputs[0]}" for e in examples]
         shared, prompt = self.format.prompt(shots, self.format.block(instance.input))
         request = Request(prompt=prompt, max_tokens=self.spec.max_tokens, stop=self.spec.stop, shared_prefix=shared)
@@ -65,6 +70,11 @@ class GenerationAdapter(Adapter):
             prompt=prompt, max_tokens=self.spec.max_tokens, stop=self.spec.stop,
             shared_prefix=shared if prompt.startswith(shared) else "", parse_special=True,
         )
+
+    def _messages_request(self, instance: Instance, examples: list[Instance]) -> Request:
+        turns = tuple((m["role"], m["content"]) for m in self.chat_messages(instance, examples))
+        text = "\n\n".join(f"{role}: {content}" for role, content in turns)
+        return Request(prompt=text, max_tokens=self.spec.max_tokens, stop=self.spec.stop, messages=turns)
 
     def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
         if self.format.answer == "last_number":

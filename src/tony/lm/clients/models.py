@@ -39,6 +39,11 @@ class ModelSource(Spec):
         """The model's chat template, where its source carries one (read without loading the model)."""
         return None
 
+    def takes_messages(self) -> bool:
+        """Whether the model takes a conversation as (role, content) turns (`Request.messages`) and applies its
+        own template, as an OpenAI-compatible chat endpoint does."""
+        return False
+
     def client(self) -> Client:
         """The loaded client, shared within this process."""
         # Qualified by module: two sources of the same class name and fields are still different models.
@@ -160,6 +165,9 @@ class OpenAICompatible(ModelSource):
 
     def identity(self) -> str:
         return f"openai:{self.base_url.rstrip('/')}:{self.model}"
+
+    def takes_messages(self) -> bool:
+        return self.endpoint == "chat"
 
     def load(self) -> Client:
         from tony.lm.clients.openai_http import OpenAICompatibleClient

@@ -49,7 +49,11 @@ def user_message(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def chat_messages(request: Request) -> list[dict[str, Any]]:
-    return [user_message([text_part(request.prompt)])]
+    """The request's conversation (its system, user and assistant turns), or its prompt as one user message."""
+    if not request.messages:
+        return [user_message([text_part(request.prompt)])]
+    return [user_message([text_part(content)]) if role == "user" else {"role": role, "content": content}
+            for role, content in request.messages]
 
 
 @dataclass(frozen=True)
