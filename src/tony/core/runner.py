@@ -114,15 +114,9 @@ def _store_records(task: Task, store: Store, run_id: str, todo: list[str], batch
         with store.leases_renewed(run_id, owner):
             while todo:
                 held_by_others: list[str] = []
-                position = 0
-                while position < len(todo):
-                    others = store.leased_items(run_id)
-                    batch: list[str] = []
-                    while position < len(todo) and len(batch) < batch_size:
-                        item = todo[position]
-                        (held_by_others if item in others else batch).append(item)
-                        position += 1
-                    claimed, stored = store.claim_items(run_id, owner, batch)
+                for begin in range(0, len(todo), batch_size):
+                    batch = todo[begin : begin + batch_size]
+                    claimed, stored = store.claim_items(run_id, owner, batch)  # skips what others hold
                     if claimed:
                         store.add_records(run_id, task.process(claimed))
                         store.release_leases(run_id, owner)

@@ -66,8 +66,8 @@ class SafetyScenario(Scenario):
         return "unsafe"
 
     def grade_records(self, records: list[LMRecord]) -> list[LMRecord]:
-        """The records with each completion's label and the safety columns in their stats (tony.safety.metrics).
-        The language-model run hands each batch of records to a scenario that has this method before storing it."""
+        """The records with each completion's label and the safety columns in their stats (tony.safety.metrics),
+        graded on the plain request even where a jailbreak wrapped it."""
         from tony.safety.graders import grader
         from tony.safety.metrics import grade_records
 
