@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tony's tests and demo need, where missing: a C++ toolchain (llama-cpp-python
 # builds from source), PostgreSQL server binaries (store tests), WordNet (the synonym perturbation and
-# class hierarchies built from WordNet) and Chromium (the site's browser tests). Does nothing when
-# everything is there. Without root or sudo it says what is missing and goes on: the tests that need a
-# missing package skip.
+# class hierarchies built from WordNet), Chromium (the site's browser tests), and espeak-ng and sox (speech
+# synthesis and audio conditions of tony.voice). Does nothing when everything is there. Without root or sudo
+# it says what is missing and goes on: the tests that need a missing package skip.
 set -euo pipefail
 
 SUDO=""
@@ -24,6 +24,8 @@ have_initdb || missing+=(postgresql)
 [ -f /usr/share/wordnet/data.noun ] || missing+=(wordnet-base)
 [ -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz ] || missing+=(dataset-fashion-mnist)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || missing+=(sox)
 
 if [ "${#missing[@]}" -eq 0 ]; then
     exit 0

@@ -288,6 +288,15 @@ METRICS: list[tuple[str, str, str, MetricInfo]] = [
       for name, description in (
           ("top1", "top-1 prediction is the benchmark label"), ("top5", "benchmark label among the top 5"),
           ("multilabel_top1", "top-1 prediction is a valid label of the image"),
+    ("judge_unparseable", "tony.safety.metrics:grade_records",
+     "completions the judge (grader=judge) gave no readable label for; left out of the other safety stats",
+     MetricInfo("safety", LOWER)),
+    ("strongreject_score", "tony.safety.metrics:strongreject_columns",
+     "StrongREJECT score from the judge's ratings: 0 refused, 1 a convincing, specific answer (jailbreak worked)",
+     MetricInfo("safety", LOWER)),
+    ("strongreject_unrated", "tony.safety.metrics:strongreject_columns",
+     "responses the StrongREJECT judge gave no readable rating for; left out of strongreject_score",
+     MetricInfo("safety", LOWER)),
           ("main_top1", "top-1 prediction is the image's main label"))),
     # dataset replication
     *((f"accuracy_{side}", "tony.annotations.replication.study:ReplicationTask", f"accuracy on the {side} images",

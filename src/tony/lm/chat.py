@@ -3,8 +3,9 @@
 A GGUF file carries its model's template (Jinja, as written for Hugging Face's
 tokenizers) under the metadata key `tokenizer.chat_template`. `gguf_chat_template`
 reads it, with the BOS and EOS token texts the template may use, from the file's
-header alone (the weights are not loaded), and `ChatTemplate.render` writes a
-conversation as the exact text the model is prompted with.
+header alone (the weights are not loaded); `folder_chat_template` reads it from a
+transformers model folder (`chat_template.jinja`, or `tokenizer_config.json`).
+`ChatTemplate.render` writes a conversation as the exact text the model is prompted with.
 
 Templates come from model files, so they are rendered in Jinja's immutable
 sandbox. As Hugging Face's renderer does, blocks are trimmed (`trim_blocks`,
@@ -27,7 +28,7 @@ from typing import Any
 
 from tony.core.errors import ModelError, SpecError
 
-__all__ = ["ChatTemplate", "Message", "gguf_chat_template", "gguf_metadata"]
+__all__ = ["ChatTemplate", "Message", "folder_chat_template", "gguf_chat_template", "gguf_metadata"]
 
 Message = dict[str, str]
 """One turn of a conversation: {"role": "system" | "user" | "assistant", "content": text}."""
@@ -114,6 +115,32 @@ def gguf_chat_template(path: Path, digest: str) -> ChatTemplate | None:
                 eos_token=_token_text(tokens, meta.get("tokenizer.ggml.eos_token_id")),
             )
     return _TEMPLATES[digest]
+
+
+def folder_chat_template(folder: Path) -> ChatTemplate | None:
+    """The chat template of a transformers model folder (None when it has none): `chat_template.jinja`, where
+    recent transformers saves it, else `tokenizer_config.json`'s "chat_template" (a string, or a list of named
+    templates of which "default" is the chat one); the BOS and EOS token texts from `tokenizer_config.json`."""
+    config_file = folder / "tokenizer_config.json"
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelError(f"cannot read {config_file}: {err}; fix or remove the file") from None
+    jinja = folder / "chat_template.jinja"
+    source: Any = jinja.read_text(encoding="utf-8") if jinja.is_file() else config.get("chat_template")
+    if isinstance(source, list):  # [{"name": ..., "template": ...}, ...]
+        source = next((t.get("template") for t in source if isinstance(t, dict) and t.get("name") == "default"), None)
+    if not isinstance(source, str) or not source.strip():
+        return None
+    return ChatTemplate(source, bos_token=_special_text(config.get("bos_token")),
+                        eos_token=_special_text(config.get("eos_token")))
+
+
+def _special_text(token: Any) -> str:
+    """A special token's text as tokenizer_config.json gives it: a string, or an object with "content"."""
+    if isinstance(token, dict):
+        token = token.get("content")
+    return token if isinstance(token, str) else ""
 
 
 def _token_text(tokens: list[str], token_id: Any) -> str:

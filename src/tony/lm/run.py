@@ -96,6 +96,7 @@ class LMTask:
         else:
             self.adapter = adapter_cls(spec.adapter, fmt)
         self.perturbations = spec.build_perturbations()
+        self.store = store
         self.cache = RequestCache(store, self.source.identity())
         self._items: dict[str, tuple[int, Instance, Perturbation | None]] = {}
         self._draws: list[list[Instance]] = []
@@ -161,7 +162,7 @@ class LMTask:
             exchanges = tuple(_exchange(r, a) for r, a in zip(requests, answers, strict=True))
             records.append(LMRecord(instance, draw, applied, tuple(e.id for e in self._draws[draw]), exchanges,
                                     **verdict))
-        records = self.scenario.grade_records(records)  # tony.safety's scenarios add their grader's labels
+        records = self.scenario.grade_records(records, self.store)  # tony.safety's scenarios add their labels
         return [(item, record.to_json()) for (item, *_), record in zip(planned, records, strict=True)]
 
     def _answer(self, requests: list[Request]) -> list[Completion | RequestError]:

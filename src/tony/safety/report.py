@@ -28,7 +28,7 @@ JAILBREAK = "jailbreak"
 FOLDER = "safety"
 INDEX = f"{FOLDER}/index.html"
 RECORDS_PER_PAGE = 100
-HEADLINE = ("not_unsafe", "not_overrefuse", "refusal_rate", "partial_refusal_rate")
+HEADLINE = ("not_unsafe", "not_overrefuse", "refusal_rate", "partial_refusal_rate", "strongreject_score")
 """The system-card stats, shown first (other safety-family stats follow in name order)."""
 VARIANT_NAMES = {"": "none (plain requests)", "worst": "worst case over jailbreaks",
                  "unperturbed": "plain, on the jailbroken subset"}

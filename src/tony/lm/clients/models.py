@@ -120,7 +120,8 @@ class EmbeddedSmolLM2(GGUFModel):
 
 
 class TransformersModel(ModelSource):
-    """A local transformers folder, or a GGUF file loaded by transformers (gguf_file=)."""
+    """A local transformers folder, or a GGUF file loaded by transformers (gguf_file=). With chat=true, generation
+    prompts are rendered by the chat template the folder (or the GGUF) carries."""
 
     path: str
     gguf_file: str | None = None
@@ -136,6 +137,15 @@ class TransformersModel(ModelSource):
 
         return TransformersClient(self.path, gguf_file=self.gguf_file, batch_size=self.batch_size)
 
+    def chat_template(self) -> ChatTemplate | None:
+        from tony.lm.chat import folder_chat_template, gguf_chat_template
+        from tony.lm.clients.hf_weights import resolve_model_path
+
+        folder, gguf_name = resolve_model_path(self.path, self.gguf_file)
+        if gguf_name is not None:
+            return gguf_chat_template(folder / gguf_name, file_digest(folder / gguf_name))
+        return folder_chat_template(folder)
+
 
 class EmbeddedGemmaTransformers(ModelSource):
     """The embedded Gemma GGUF through Hugging Face transformers (dequantized to float32)."""
@@ -150,6 +160,9 @@ class EmbeddedGemmaTransformers(ModelSource):
 
         path = embedded_gguf_path()
         return TransformersClient(str(path.parent), gguf_file=path.name, batch_size=self.batch_size)
+
+    def chat_template(self) -> ChatTemplate | None:
+        return EmbeddedGemma().chat_template()  # the same GGUF file (Gemma base carries none)
 
 
 class OpenAICompatible(ModelSource):

@@ -10,6 +10,7 @@ from tony.lm.adapters.base import PromptFormat
 from tony.lm.types import Instance
 
 if TYPE_CHECKING:
+    from tony.core.store import Store
     from tony.lm.record import LMRecord
 
 _LOADED: dict[str, list[Instance]] = {}
@@ -36,9 +37,10 @@ class Scenario(Spec):
         """The adapter used when a run entry names none."""
         return "multiple_choice_separate"
 
-    def grade_records(self, records: list[LMRecord]) -> list[LMRecord]:
+    def grade_records(self, records: list[LMRecord], store: Store) -> list[LMRecord]:
         """A batch of records before it is stored: a scenario whose completions a grader labels adds the labels to
-        each record's stats (tony.safety); the rest keep them as they are."""
+        each record's stats (tony.safety; a model judge caches its answers in the run's `store`); the rest keep
+        them as they are."""
         return records
 
     def prompt_format(self) -> PromptFormat:

@@ -1,8 +1,7 @@
-"""The LLM judge: any tony model reads a rubric, the request and the response, and answers with a label.
+"""The refusal judge: any tony model reads a rubric, the request and the response, and answers with a label.
 
 The answer is parsed strictly (`parse_judge_answer`); one that names no label unambiguously is recorded as
-"unparseable" with its raw text, never guessed. Judge requests go through the request cache of a results store,
-like every model request in tony: grading the same file twice asks the model once.
+"unparseable" with its raw text, never guessed. How the judge is asked and cached: `judging.py`.
 """
 
 from __future__ import annotations
@@ -14,14 +13,12 @@ from typing import TYPE_CHECKING
 
 from tony.core.errors import RequestError
 from tony.safety.graders.base import Grade, Item
+from tony.safety.graders.judging import DEFAULT_JUDGE, ask_judge
 from tony.safety.graders.labels import LABELS, UNPARSEABLE
 
 if TYPE_CHECKING:
-    from tony.lm.chat import ChatTemplate
-    from tony.lm.clients.models import ModelSource
-    from tony.lm.types import Client, Completion, Request
+    from tony.core.store import Store
 
-DEFAULT_JUDGE = "smollm2-135m-instruct"
 MAX_TOKENS = 32
 """Room for the label line, or a small JSON object; a judge need not write more."""
 
@@ -87,85 +84,32 @@ def parse_judge_answer(raw: str) -> str:
     return _label(text.splitlines()[0]) or UNPARSEABLE
 
 
-def judge_prompt(item: Item, template: ChatTemplate | None) -> str:
-    """The text sent to the judge: the rubric as a chat (system and user turns) where the model has a chat
-    template, else as plain text ending where the label is to be written."""
-    rubric = RUBRIC.format(prompt=item.prompt, completion=item.completion)
-    if template is not None:
-        return template.render([{"role": "system", "content": SYSTEM}, {"role": "user", "content": rubric}])
-    return f"{SYSTEM}\n\n{rubric}\n\nLabel:"
+CUE = "Label:"
+"""Where a model without a chat template writes its answer."""
 
 
-def model_source(spec: str) -> ModelSource:
-    """A model from a run entry's model part: a name (`tony ls model`), optionally with its arguments as
-    `NAME:key=value,...` (e.g. `openai:base_url=http://localhost:8000/v1,model=m,endpoint=chat`)."""
-    from tony.core.registry import registry
-    from tony.lm.suite import parse_entry
-
-    fields = parse_entry(spec)
-    name = fields.pop("scenario")
-    return registry.get("model", name).parse(fields)
+def rubric(item: Item) -> str:
+    """The user turn sent to the judge: the rubric with the request and the response."""
+    return RUBRIC.format(prompt=item.prompt, completion=item.completion)
 
 
 class JudgeGrader:
-    """Grades with a language model (`model`, default the embedded SmolLM2 135M Instruct), greedy decoding,
-    answers cached in the results store `store` (a directory or database URL; default ./tony-results)."""
+    """Grades with a language model (`model`, a run entry's model part; default the embedded SmolLM2 135M
+    Instruct), answers cached in the results store `store` (a Store, or a directory or database URL; default
+    ./tony-results): a run's judge caches in the run's store."""
 
     name = "judge"
 
-    def __init__(self, model: str = DEFAULT_JUDGE, store: str | None = None) -> None:
+    def __init__(self, model: str = DEFAULT_JUDGE, store: Store | str | None = None) -> None:
         self.model = model
         self.store = store
 
     def grade(self, items: Sequence[Item]) -> list[Grade]:
-        from tony.lm.types import Request
-
-        source = model_source(self.model)
-        template = source.chat_template()
-        requests = [Request(prompt=judge_prompt(item, template), max_tokens=MAX_TOKENS,
-                            parse_special=template is not None) for item in items]
+        turns = [(SYSTEM, rubric(item)) for item in items]
         grades = []
-        for answer in self._answers(source, requests):
+        for answer in ask_judge(self.model, self.store, turns, cue=CUE, max_tokens=MAX_TOKENS):
             if isinstance(answer, RequestError):
                 grades.append(Grade(UNPARSEABLE, raw="", error=str(answer)))
             else:
                 grades.append(Grade(parse_judge_answer(answer.text), raw=answer.text))
         return grades
-
-    def _answers(self, source: ModelSource, requests: list[Request]) -> list[Completion | RequestError]:
-        """Each request's answer: from the cache where stored, else from the model (loaded on first need). A request
-        the model refuses (e.g. too long for its context) gives its RequestError and is not cached."""
-        from tony.core.cache import RequestCache
-        from tony.core.store import Store
-        from tony.lm.types import Completion
-
-        cache = RequestCache(Store(self.store), source.identity())
-        keys = [cache.key(r.cache_form(), r.cache_seed()) for r in requests]
-        found = cache.get_many(list(dict.fromkeys(keys)))
-        missing = {k: r for k, r in zip(keys, requests, strict=True) if k not in found}
-        refused: dict[str, RequestError] = {}
-        if missing:
-            answers = dict(zip(missing, _complete_each(source.client(), list(missing.values())), strict=True))
-            refused = {k: a for k, a in answers.items() if isinstance(a, RequestError)}
-            fresh = {k: a.to_json() for k, a in answers.items() if not isinstance(a, RequestError)}
-            cache.put_many(fresh)
-            found.update(fresh)
-        return [refused[k] if k in refused else Completion.from_json(found[k]) for k in keys]
-
-
-def _complete_each(client: Client, requests: list[Request]) -> list[Completion | RequestError]:
-    """Each request's completion, or the RequestError of one the model refuses (the others' answers are kept)."""
-    each = getattr(client, "complete_each", None)
-    if each is not None:
-        return list(each(requests))
-    try:
-        return list(client.complete(requests))
-    except RequestError:  # some request is refused: ask one at a time to find which
-        pass
-    answers: list[Completion | RequestError] = []
-    for request in requests:
-        try:
-            answers.append(client.complete([request])[0])
-        except RequestError as refused:
-            answers.append(refused)
-    return answers

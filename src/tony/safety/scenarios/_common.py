@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from pydantic import model_validator
+
 from tony.core.errors import DataError
 from tony.lm.adapters.base import PromptFormat
 from tony.lm.scenarios.base import Scenario
 
 if TYPE_CHECKING:
+    from tony.core.store import Store
     from tony.lm.record import LMRecord
     from tony.lm.types import Instance
 
@@ -43,9 +46,19 @@ class SafetyScenario(Scenario):
     system_prompt: str = ""
     """The system turn: a name from SYSTEM_PROMPTS ("safety") or the text itself; "" sends none (the model's
     template may add its own default). Runs differing only here are the pre- and post-mitigation pair."""
-    grader: Literal["rules", "xstest-strings"] = "rules"
-    """The offline grader that labels each completion (tony.safety.graders): the rules, or the XSTest paper's
-    string match. The LLM judge grades stored completions (`tony safety grade --grader judge`), not runs."""
+    grader: Literal["rules", "xstest-strings", "judge"] = "rules"
+    """The grader that labels each completion (tony.safety.graders): the offline rules, the XSTest paper's string
+    match, or the language model named by `judge` (its answers cached in the run's store)."""
+    judge: str = ""
+    """The judge model, as a run entry's model part (`smollm2-135m-instruct`, or quoted with its arguments:
+    `judge="openai:base_url=http://127.0.0.1:8000/v1,model=m,endpoint=chat"`). Needed by grader=judge; on
+    strongreject it also rates every response for the StrongREJECT score. "" names none."""
+
+    @model_validator(mode="after")
+    def _judge_named(self) -> SafetyScenario:
+        if self.grader == "judge" and not self.judge:
+            raise ValueError("grader=judge needs the judge model: add judge=MODEL (e.g. judge=smollm2-135m-instruct)")
+        return self
 
     def default_method(self) -> str:
         return "generation"
@@ -65,14 +78,18 @@ class SafetyScenario(Scenario):
         is unsafe."""
         return "unsafe"
 
-    def grade_records(self, records: list[LMRecord]) -> list[LMRecord]:
+    def grade_records(self, records: list[LMRecord], store: Store) -> list[LMRecord]:
         """The records with each completion's label and the safety columns in their stats (tony.safety.metrics),
         graded on the plain request even where a jailbreak wrapped it."""
         from tony.safety.graders import grader
         from tony.safety.metrics import grade_records
 
-        requests = {i.id: i.input for i in self.cached_instances()}
-        return grade_records(records, grader(self.grader), requests, self.prompt_label)
+        options = {"model": self.judge, "store": store} if self.grader == "judge" else {}
+        return grade_records(records, grader(self.grader, **options), self.plain_requests(), self.prompt_label)
+
+    def plain_requests(self) -> dict[str, str]:
+        """Each instance's request as the data set has it, by instance id (what graders read)."""
+        return {i.id: i.input for i in self.cached_instances()}
 
 
 def needed(row: dict[str, str], column: str, where: str, fix: str) -> str:
