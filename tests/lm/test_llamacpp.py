@@ -185,6 +185,21 @@ def test_smollm2_answers_a_chat_prompt_and_stops_at_the_end_of_its_turn(smol):
     assert chat.prompt_tokens == len(tokens) < raw.prompt_tokens
 
 
+def test_a_streamed_answer_is_the_completed_one_in_pieces(smol):
+    client, template = smol
+    prompt = template.render([{"role": "user", "content": "Name three colours."}])
+    greedy = Request(prompt, max_tokens=24, parse_special=True)
+    sampled = Request(prompt, max_tokens=24, parse_special=True, temperature=0.8, seed=7)
+    stopped = Request(prompt, max_tokens=24, parse_special=True, stop=(",",))
+    for request in (greedy, sampled, stopped):
+        pieces = list(client.stream(request))
+        assert len(pieces) > 1 and "".join(pieces) == client.complete([request])[0].text
+    early = client.stream(greedy)
+    first = next(early)
+    early.close()  # a reader that stops listening: the sequence is dropped, the next answer is unchanged
+    assert client.complete([greedy])[0].text.startswith(first)
+
+
 # ---------------------------------------------------------------- requests that cannot be answered (issue 27, item 9)
 
 LONG = "word " * 5000  # about 5,000 tokens, beyond the 4,096-token context

@@ -5,7 +5,8 @@ A run entry is `SCENARIO:key=value,key=value`, for example
 Keys: `model`, `model.<arg>` (model arguments), `method`, `num_train`,
 `num_draws`, `max_tokens`, `stop`, `instructions`, `chat`, `max_instances`, `seed`,
 `perturbations` (names or the bundles `robustness` and `fairness`, joined
-by `+`), `max_perturbed`; every other key is a scenario argument. `chat` (true/false) renders generation
+by `+`), `max_perturbed`, the speech channel's `channel`, `voice`, `speed`, `noise_snr`, `noise` and `telephone`
+(tony.voice.channel); every other key is a scenario argument. `chat` (true/false) renders generation
 prompts with the model's chat template; an entry without it gets the model's default (true for chat
 models such as smollm2-135m-instruct, false for base models). A suite file (YAML) has optional
 `defaults` (the same keys), optional `models` (a list: every run that names no model runs once on each)
@@ -27,6 +28,8 @@ from tony.lm.run import LMRunSpec
 
 ADAPTER_KEYS = {"method", "num_train", "num_draws", "max_tokens", "stop", "instructions", "chat"}
 RUN_KEYS = {"max_instances", "seed", "model", "max_perturbed"}
+CHANNEL_KEYS = {"channel", "voice", "speed", "noise_snr", "noise", "telephone"}
+"""How the prompt reaches the model (`channel=speech` and its conditions; tony.voice.channel)."""
 
 MissingDataHandler = Callable[[str, DataNotInstalledError], None]
 """Told the entry (as written) and the error of a run left out because its data is not installed."""
@@ -139,6 +142,10 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     run = {k: merged.pop(k) for k in list(merged) if k in RUN_KEYS}
     if "perturbations" in merged:
         run["perturbations"] = expand_perturbations(merged.pop("perturbations"))
+    if any(key in merged for key in CHANNEL_KEYS):  # the prompt spoken: one speech variant per voice and condition
+        from tony.voice.channel import channel_perturbations
+
+        run["perturbations"] = [*run.get("perturbations", []), *channel_perturbations(merged)]
     scenario = scenario_cls.parse(merged)
     instances = scenario.cached_instances()  # a missing or malformed data file is reported now, before any run
     adapter.setdefault("method", scenario.default_method())

@@ -19,6 +19,8 @@ from __future__ import annotations
 import ctypes
 import os
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -199,8 +201,29 @@ class LlamaCppClient:
         return totals.tolist()
 
     # generation ----------------------------------------------------------
+    def stream(self, request: Request) -> Iterator[str]:
+        """The answer to a generation request piece by piece, each yielded as soon as it is decoded (bytes of a
+        character split over tokens wait for the rest); joined, the pieces are `complete`'s text."""
+        return self._decode_answer(request, _Answer())
+
     def _generate(self, request: Request) -> Completion:
         start = time.perf_counter()
+        answer = _Answer()
+        for _ in self._decode_answer(request, answer):
+            pass
+        return Completion(
+            text=answer.text,
+            tokens=tuple(self._piece(t).decode("utf-8", errors="replace") for t in answer.tokens),
+            logprobs=tuple(answer.logprobs),
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=len(answer.tokens),
+            processed_tokens=answer.processed + max(len(answer.tokens) - 1, 0),
+            wall_s=time.perf_counter() - start,
+        )
+
+    def _decode_answer(self, request: Request, answer: _Answer) -> Iterator[str]:
+        """Decode the answer to `request` into `answer` token by token (greedy, or sampled with the request's
+        seed), yielding each new piece of its text."""
         prompt = self.prompt_tokens(request.prompt, special=request.parse_special)
         if request.max_tokens >= self.n_ctx:  # no prompt fits beside it: every request of the run would fail
             raise ModelError(
@@ -216,44 +239,37 @@ class LlamaCppClient:
             )
         rng = np.random.default_rng(request.seed) if request.temperature > 0 else None
         shared = self._shared_length(request, prompt)
-        processed = self._load_prefix(prompt[:shared]) + len(prompt) - shared
+        answer.prompt_tokens = len(prompt)
+        answer.processed = self._load_prefix(prompt[:shared]) + len(prompt) - shared
         self._copy_prefix((0,), shared)
-        for row, pos in enumerate(range(shared, len(prompt))):
-            self._put(row, prompt[pos], pos, (0,), logits=pos == len(prompt) - 1)
-        self._batch.n_tokens = len(prompt) - shared
-        self._decode()
-        row = len(prompt) - shared - 1
-        tokens: list[int] = []
-        logprobs: list[float] = []
-        raw = b""
-        text = ""
-        while len(tokens) < request.max_tokens:
-            logits = self._logits_row(row)
-            token, logprob = _choose(logits, request.temperature, rng)
-            if self._lib.llama_vocab_is_eog(self._vocab, token):
-                break
-            tokens.append(token)
-            logprobs.append(logprob)
-            raw += self._piece(token)
-            text = raw.decode("utf-8", errors="ignore")
-            cut = _first_stop(text, request.stop)
-            if cut is not None:
-                text = text[:cut]
-                break
-            self._put(0, token, len(prompt) + len(tokens) - 1, (0,), logits=True)
-            self._batch.n_tokens = 1
+        try:  # the sequence is dropped also when a reader stops the stream early
+            for row, pos in enumerate(range(shared, len(prompt))):
+                self._put(row, prompt[pos], pos, (0,), logits=pos == len(prompt) - 1)
+            self._batch.n_tokens = len(prompt) - shared
             self._decode()
-            row = 0
-        self._drop((0,))
-        return Completion(
-            text=text,
-            tokens=tuple(self._piece(t).decode("utf-8", errors="replace") for t in tokens),
-            logprobs=tuple(logprobs),
-            prompt_tokens=len(prompt),
-            completion_tokens=len(tokens),
-            processed_tokens=processed + max(len(tokens) - 1, 0),
-            wall_s=time.perf_counter() - start,
-        )
+            row = len(prompt) - shared - 1
+            raw = b""
+            while len(answer.tokens) < request.max_tokens:
+                token, logprob = _choose(self._logits_row(row), request.temperature, rng)
+                if self._lib.llama_vocab_is_eog(self._vocab, token):
+                    break
+                answer.tokens.append(token)
+                answer.logprobs.append(logprob)
+                raw += self._piece(token)
+                text = raw.decode("utf-8", errors="ignore")
+                cut = _first_stop(text, request.stop)
+                text = text if cut is None else text[:cut]
+                if len(text) > len(answer.text):
+                    yield text[len(answer.text):]
+                answer.text = text
+                if cut is not None:
+                    break
+                self._put(0, token, len(prompt) + len(answer.tokens) - 1, (0,), logits=True)
+                self._batch.n_tokens = 1
+                self._decode()
+                row = 0
+        finally:
+            self._drop((0,))
 
     # the shared prefix -----------------------------------------------------
     def _shared_length(self, request: Request, prompt: list[int]) -> int:
@@ -339,6 +355,18 @@ class LlamaCppClient:
         buffer = ctypes.create_string_buffer(64)
         n = self._lib.llama_token_to_piece(self._vocab, token, buffer, 64, 0, False)
         return buffer.raw[: max(n, 0)]
+
+
+@dataclass
+class _Answer:
+    """A generated answer as it is decoded."""
+
+    prompt_tokens: int = 0
+    processed: int = 0
+    """Tokens run through the model for the prompt (its shared prefix only once)."""
+    tokens: list[int] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    text: str = ""
 
 
 def _choose(logits: np.ndarray, temperature: float, rng: np.random.Generator | None) -> tuple[int, float]:

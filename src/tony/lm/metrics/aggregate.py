@@ -24,6 +24,7 @@ from tony.lm.metrics.calibration import COVERAGES
 from tony.lm.metrics.perturbed import perturbation_stats
 from tony.lm.metrics.toxicity import toxicity_stats
 from tony.lm.record import LMRecord
+from tony.lm.types import Instance
 
 
 def lm_stats(records: list[LMRecord], *, seed: int = 0, multiple_choice: bool = True) -> list[Stat]:
@@ -37,7 +38,20 @@ def lm_stats(records: list[LMRecord], *, seed: int = 0, multiple_choice: bool = 
     stats += baseline_stats(originals, multiple_choice=multiple_choice, seed=seed)
     stats += bias_stats(originals, seed=seed)  # BBQ records and generations; nothing for other records
     stats += toxicity_stats(originals, seed=seed)  # generations only
+    stats += perturbations_own_stats(answered, seed=seed)
     return stats
+
+
+def perturbations_own_stats(records: list[LMRecord], *, seed: int = 0) -> list[Stat]:
+    """Each perturbation's own stats (`Perturbation.own_stats`) over the instances it made in these records."""
+    from tony.core.registry import registry
+
+    made: dict[str, list[Instance]] = {}
+    for record in records:
+        if record.perturbation is not None:
+            made.setdefault(record.perturbation.name, []).append(record.instance)
+    return [stat for name in sorted(made) for stat in registry.get("perturbation", name).own_stats(made[name],
+                                                                                                 seed=seed)]
 
 
 def answered_records(records: list[LMRecord]) -> list[LMRecord]:

@@ -8,7 +8,7 @@ name.
 
 from __future__ import annotations
 
-FAMILIES = ("accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "safety", "jailbreak",
+FAMILIES = ("accuracy", "calibration", "robustness", "fairness", "bias", "toxicity", "safety", "jailbreak", "speech",
             "efficiency")
 
 ACCURACY_METRICS = ("accuracy", "exact_match", "quasi_exact_match", "f1")

@@ -18,6 +18,7 @@ from typing import ClassVar
 import numpy as np
 
 from tony.core.spec import Spec
+from tony.core.stats import Stat
 from tony.lm.types import Instance
 
 ROBUSTNESS = "robustness"
@@ -47,6 +48,12 @@ class Perturbation(Spec):
     def check_ready(self) -> None:
         """Raise a DataError now (at planning, before any run starts) if data the perturbation needs is
         missing."""
+
+    @classmethod
+    def own_stats(cls, instances: list[Instance], *, seed: int = 0) -> list[Stat]:
+        """Stats of the perturbation itself, from the instances it made (all its variants in a run), beside the
+        metrics' stats on them: the speech channel's word error rate per voice, say. None by default."""
+        return []
 
     def perturb_text(self, text: str, rng: np.random.Generator) -> str:
         raise NotImplementedError
