@@ -75,6 +75,8 @@ BUILTINS: list[tuple[str, str, str, str]] = [
      "a local transformers folder, or a GGUF via transformers (path=, gguf_file=)"),
     ("model", "openai", "tony.lm.clients.models:OpenAICompatible",
      "an OpenAI-compatible server (base_url=, model=, api_key_env=)"),
+    ("model", "openai_audio", "tony.voice.audio_model:OpenAIAudioModel",
+     "an OpenAI-compatible audio chat endpoint, e.g. `tony voice serve` (base_url=, model=): hears channel=speech"),
     # perturbations (perturbations= in a run entry; bundles: robustness, fairness)
     ("perturbation", "typos", "tony.lm.perturbations.typos:Typos",
      "robustness: keyboard-adjacent substitutions, drops and swaps (rate=)"),
@@ -136,6 +138,8 @@ BUILTINS: list[tuple[str, str, str, str]] = [
      "feature priors: accuracy per method and setting, accuracy and pseudo-label accuracy over rounds, shape bias"),
     ("report", "safety", "tony.safety.report:safety_pages",
      "safety: the preparedness scorecard, refusal per scenario, category and jailbreak, completions under a warning"),
+    ("report", "voice", "tony.voice.report:voice_pages",
+     "voice: word error rate per voice and condition, text against speech (paired), response latency"),
     # studies: the spec of each kind of stored run
     ("study", "lm", "tony.lm.run:LMRunSpec", "a language model on a scenario through an adapter (`tony run`)"),
     ("study", "icl", "tony.icl.study:ICLEvalSpec",
@@ -149,6 +153,8 @@ BUILTINS: list[tuple[str, str, str, str]] = [
     ("study", "priors", "tony.vision.priors.study:PriorsStudySpec",
      "feature priors: single, ensemble, self- and co-training of shape and texture models (`tony priors run`)"),
     ("study", "rl", "tony.rl.spec:RLSpec", "one PPO or TRPO training run with its switches (`tony rl train`)"),
+    ("study", "voice-latency", "tony.voice.latency_run:VoiceLatencySpec",
+     "end of speech to first audio byte over spoken questions (`tony voice latency --store`)"),
     ("study", "annotations-multilabel", "tony.annotations.multilabel.study:MultilabelSpec",
      "multi-label accuracy of models' predictions against ImageNet annotations (`tony annotations multilabel`)"),
     ("study", "annotations-replication", "tony.annotations.replication.study:ReplicationSpec",
@@ -295,6 +301,10 @@ METRICS: list[tuple[str, str, str, MetricInfo]] = [
     ("word_error_rate", "tony.voice.channel:speech_stats",
      "Whisper base's word errors in the heard prompt over its words (speech channel, per voice and condition)",
      MetricInfo("speech", LOWER)),
+    *((f"latency_{statistic}_s", "tony.voice.latency_run:latency_stats",
+       f"{what} seconds from the end of the user's speech to the first audio byte (subgroup stage=: one stage)",
+       MetricInfo("latency", LOWER))
+      for statistic, what in (("min", "fewest"), ("mean", "mean"), ("p50", "median"), ("p95", "95th percentile of"))),
     # in-context learning
     ("nse", "tony.icl.metrics:normalized_squared_error",
      "squared error over the function class's output variance (nse@k: after k in-context examples)",

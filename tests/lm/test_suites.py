@@ -25,8 +25,13 @@ def store(tmp_path: Path) -> Store:
 def test_the_demo_runs_every_scenario_on_both_models(shelf_root, store):
     specs = plan([str(CONFIGS / "demo.yaml")])
     by_scenario = Counter(spec.scenario for spec in specs)
-    assert by_scenario == {"truthfulqa": 4, "bbq": 2, "openbookqa": 4, "gsm8k": 2, "synthetic_induction": 2,
+    assert by_scenario == {"truthfulqa": 4, "bbq": 2, "openbookqa": 5, "gsm8k": 2, "synthetic_induction": 2,
                            "toxicity_prompts": 2, "jsonl": 2, "xstest": 1, "strongreject": 1}
+    # OpenBookQA spoken (the options read out) by two voices, clean and at 10 dB of white noise.
+    (spoken,) = [spec for spec in specs if any(p.name == "speech" for p in spec.build_perturbations())]
+    assert [p.label for p in spoken.build_perturbations()] == ["en-us", "en-gb", "en-us/10dB-white",
+                                                                "en-gb/10dB-white"]
+    assert all(p.read_options for p in spoken.build_perturbations())
     assert {spec.model for spec in specs} == MODELS
     variants = {spec.scenario_args.get("variant", "mc1") for spec in specs if spec.scenario == "truthfulqa"}
     assert variants == {"mc1", "mc2"}

@@ -30,3 +30,14 @@ def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("tony: error: ") and "\n" not in err, argv
     assert not (tmp_path / "a.wav").exists()
+
+
+def test_a_latency_run_the_store_refuses_stores_nothing(tmp_path, capsys):
+    from tony.core.store import Store
+
+    store = str(tmp_path / "store")
+    for argv in (["--pipeline", "ftp://somewhere"], ["--n", "0"]):
+        assert main(["voice", "latency", "--store", store, *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("tony: error: ") and "\n" not in err, argv
+    assert not (tmp_path / "store").exists() or Store(store).runs() == []

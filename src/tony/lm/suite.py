@@ -142,10 +142,7 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
     run = {k: merged.pop(k) for k in list(merged) if k in RUN_KEYS}
     if "perturbations" in merged:
         run["perturbations"] = expand_perturbations(merged.pop("perturbations"))
-    if any(key in merged for key in CHANNEL_KEYS):  # the prompt spoken: one speech variant per voice and condition
-        from tony.voice.channel import channel_perturbations
-
-        run["perturbations"] = [*run.get("perturbations", []), *channel_perturbations(merged)]
+    channel = {k: merged.pop(k) for k in list(merged) if k in CHANNEL_KEYS}
     scenario = scenario_cls.parse(merged)
     instances = scenario.cached_instances()  # a missing or malformed data file is reported now, before any run
     adapter.setdefault("method", scenario.default_method())
@@ -158,6 +155,11 @@ def build_spec(fields: dict[str, Any], defaults: dict[str, Any] | None = None) -
         adapter["stop"] = (adapter["stop"],)
     model_name = str(run.get("model", LMRunSpec.model_fields["model"].default))
     source = registry.get("model", model_name).parse(model_args)  # bad model arguments fail now, not mid-suite
+    if channel:  # the prompt spoken: one speech variant per voice and condition, as the model and adapter take it
+        from tony.voice.channel import channel_perturbations
+
+        run["perturbations"] = [*run.get("perturbations", []), *channel_perturbations(
+            channel, hears_audio=getattr(source, "hears_audio", False), method=str(adapter["method"]))]
     if adapter.get("chat") is None:  # the model's own default: chat models chat where they generate
         adapter["chat"] = source.chat_default and adapter["method"] == "generation"
     adapter_spec = AdapterSpec.parse(adapter)  # "true"/"false" from a run entry parse as booleans

@@ -93,7 +93,7 @@ def sox(data: bytes, input_type: str, effects: list[str], *, rate: int = SAMPLE_
     source = ["-t", "wav"] if input_type == "wav" else ["-t", "raw", "-r", str(rate), "-e", "signed", "-b", "16",
                                                         "-c", "1"]
     target = ["-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", str(out_rate or rate)]
-    done = subprocess.run(["sox", "-q", "-V1", *source, "-", *target, "-", *effects], input=data,
+    done = subprocess.run(["sox", "-q", "-V1", "-D", *source, "-", *target, "-", *effects], input=data,
                           capture_output=True, check=False)
     if done.returncode != 0:
         reason = done.stderr.decode(errors="replace").strip().splitlines()

@@ -109,13 +109,14 @@ class Cascade:
         self.recognizer.transcribe(np.zeros(8000, dtype=np.float32))
         self.source.client()
 
-    def request(self, question: str, system_prompt: str | None = None) -> Request:
+    def request(self, question: str, system_prompt: str | None = None, max_tokens: int | None = None) -> Request:
         """The model request for `question`, made by tony's generation adapter (chat template where the model
         has one and chats by default)."""
         template = self.source.chat_template() if self.source.chat_default else None
         messages = self.source.takes_messages()
         chat = template is not None or messages
-        spec = AdapterSpec(method="generation", max_tokens=self.max_tokens, stop=() if chat else ("\n",), chat=chat)
+        spec = AdapterSpec(method="generation", max_tokens=max_tokens or self.max_tokens, stop=() if chat else ("\n",),
+                           chat=chat)
         system = self.system_prompt if system_prompt is None else system_prompt
         fmt = PromptFormat(instructions=system, input_prefix="" if chat else "Q: ")
         adapter = GenerationAdapter(spec, fmt, chat_template=template, sends_messages=messages)
@@ -124,20 +125,29 @@ class Cascade:
 
     def respond(self, samples: np.ndarray, system_prompt: str | None = None) -> Iterator[Event]:
         """Transcribe `samples` (the user's question, ended), answer it, speak the answer clause by clause."""
-        transcript = self.recognizer.transcribe(samples)
-        yield Event("transcript", time.perf_counter(), transcript.text)
-        if transcript.text:
-            yield from self.answer(transcript.text, system_prompt)
+        return self.respond_parts([samples], system_prompt)
+
+    def respond_parts(self, parts: list[str | np.ndarray], system_prompt: str | None = None,
+                      max_tokens: int | None = None) -> Iterator[Event]:
+        """Answer a message of text and audio parts (as an audio model reads one): each audio part is transcribed
+        (the transcript event holds what was heard), the question is the parts' texts in order."""
+        heard = [self.recognizer.transcribe(p).text if isinstance(p, np.ndarray) else None for p in parts]
+        yield Event("transcript", time.perf_counter(), " ".join(h for h in heard if h))
+        question = " ".join(t.strip() for t in (h if h is not None else p for h, p in zip(heard, parts, strict=True))
+                            if isinstance(t, str) and t.strip())
+        if question:
+            yield from self.answer(question, system_prompt, max_tokens)
         else:
             yield Event("done", time.perf_counter())
 
-    def answer(self, question: str, system_prompt: str | None = None) -> Iterator[Event]:
+    def answer(self, question: str, system_prompt: str | None = None, max_tokens: int | None = None,
+               ) -> Iterator[Event]:
         """Answer a question given as text, speaking the answer clause by clause."""
         from tony.voice.streaming import text_stream
 
         splitter = ClauseSplitter()
         answer = []
-        for piece in text_stream(self.source.client(), self.request(question, system_prompt)):
+        for piece in text_stream(self.source.client(), self.request(question, system_prompt, max_tokens)):
             answer.append(piece)
             yield Event("text", time.perf_counter(), piece)
             for clause in splitter.feed(piece):

@@ -33,6 +33,11 @@ def add_commands(commands: Any) -> None:
     latency.add_argument("--n", type=int, default=10, help="spoken questions to time (default 10)")
     latency.add_argument("--voice", default="en-us", help="the voice asking (espeak-ng)")
     latency.add_argument("--format", choices=["table", "json"], default="table")
+    latency.add_argument("--store", nargs="?", const="", default=None, metavar="STORE",
+                         help="keep the measurement as a run in the results store (default ./tony-results), for the "
+                         "site's voice page; a run already stored is shown, not measured again")
+    latency.add_argument("--label", default="", help="with --store: tells this measurement apart from another of "
+                         "the same pipeline (the machine, its load)")
     serve = sub.add_parser("serve", help="the cascade as an OpenAI-compatible /v1/chat/completions on 127.0.0.1 "
                            "(input_audio in, streamed audio out)")
     serve.add_argument("--model", default="smollm2-135m-instruct", help="the text model (`tony ls model`)")
@@ -87,9 +92,34 @@ def _latency(args: argparse.Namespace) -> int:
 
     from tony.voice.latency import format_table, measure
 
-    report = measure(args.pipeline, model=args.model, n=args.n, voice=args.voice)
+    if args.store is not None:
+        report = _stored_latency(args)
+    else:
+        report = measure(args.pipeline, model=args.model, n=args.n, voice=args.voice)
     print(json.dumps(report.to_json(), indent=1) if args.format == "json" else format_table(report))
     return 0
+
+
+def _stored_latency(args: argparse.Namespace):
+    """The measurement run through tony's runner into the store, read back from its records."""
+    import sys
+
+    from tony.core.errors import ModelError
+    from tony.core.runner import execute
+    from tony.core.store import Store
+    from tony.voice.latency import LatencyReport, summaries
+    from tony.voice.latency_run import VoiceLatencySpec, measurements
+
+    spec = VoiceLatencySpec.parse({"pipeline": args.pipeline, "model": args.model, "n": args.n, "voice": args.voice,
+                                   "label": args.label})
+    store = Store(args.store or None)
+    result = execute(spec.task(store), store, batch_size=args.n)
+    if result.status != "complete":
+        raise ModelError(f"the latency run failed: {result.error}")
+    timed = measurements(store.records(result.run_id))
+    print(f"run {result.run_id[:12]} in {store.describe()}" + (" (already stored)" if result.reused else ""),
+          file=sys.stderr)  # stdout holds only the table or the JSON
+    return LatencyReport(args.pipeline, args.model, args.voice, timed, summaries(timed, spec.seed))
 
 
 def _serve(args: argparse.Namespace) -> int:

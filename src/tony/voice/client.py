@@ -61,22 +61,26 @@ class OpenAIAudioClient:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         return {"Authorization": f"Bearer {key}"} if key else {}
 
-    def payload(self, samples: np.ndarray, system_prompt: str | None = None) -> dict[str, Any]:
-        audio = {"type": "input_audio",
-                 "input_audio": {"data": base64.b64encode(wav_bytes(samples)).decode(), "format": "wav"}}
-        messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        messages.append({"role": "user", "content": [audio]})
-        return {"model": self.model, "modalities": ["text", "audio"], "stream": True,
+    def payload(self, messages: list[dict[str, Any]], max_tokens: int | None = None) -> dict[str, Any]:
+        """The request body: `messages` as chat messages, the answer asked for as text and streamed audio."""
+        body = {"model": self.model, "modalities": ["text", "audio"], "stream": True,
                 "audio": {"voice": self.voice, "format": "pcm16"}, "messages": messages}
+        return body | ({"max_tokens": max_tokens} if max_tokens else {})
 
     def respond(self, samples: np.ndarray, system_prompt: str | None = None) -> Reply:
         """The spoken answer to `samples` (16 kHz), with when each audio delta arrived."""
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        return self.ask([*messages, {"role": "user", "content": [audio_part(samples)]}])
+
+    def ask(self, messages: list[dict[str, Any]], max_tokens: int | None = None) -> Reply:
+        """The spoken answer to a conversation (its content parts `text` and `input_audio`), with when each audio
+        delta arrived."""
         import httpx
 
         start = time.perf_counter()
         times, pieces, words, heard, finished = [], [], [], "", False
         try:
-            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=self.payload(samples, system_prompt),
+            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=self.payload(messages, max_tokens),
                               headers=self._headers(), timeout=self.timeout_s) as response:
                 if response.status_code >= 400:
                     response.read()
@@ -86,11 +90,12 @@ class OpenAIAudioClient:
                         continue
                     chunk = json.loads(line[6:])
                     choice = (chunk.get("choices") or [{}])[0]
-                    audio = (choice.get("delta") or {}).get("audio") or {}
+                    delta = choice.get("delta") or {}
+                    audio = delta.get("audio") or {}
                     if audio.get("data"):
                         times.append(time.perf_counter() - start)
                         pieces.append(from_pcm16(base64.b64decode(audio["data"])))
-                    words.append(audio.get("transcript") or "")
+                    words.append(audio.get("transcript") or delta.get("content") or "")
                     heard = (chunk.get("x_tony") or {}).get("heard", heard)
                     finished = finished or choice.get("finish_reason") is not None
         except httpx.HTTPError as err:
@@ -104,6 +109,12 @@ class OpenAIAudioClient:
         audio_24k = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         return Reply("".join(words).strip(), resample(audio_24k, PCM16_RATE, SAMPLE_RATE), times,
                      time.perf_counter() - start, heard)
+
+
+def audio_part(samples: np.ndarray) -> dict[str, Any]:
+    """An `input_audio` content part: `samples` (16 kHz) as a base64 WAV file."""
+    return {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav_bytes(samples)).decode(),
+                                                   "format": "wav"}}
 
 
 def _refusal(base_url: str, status: int, text: str) -> Exception:

@@ -15,7 +15,7 @@ questions). The GPT-4o system card's figures are quoted beside them as reference
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -195,38 +195,43 @@ class LatencyReport:
                 "measurements": [asdict(m) for m in self.measurements]}
 
 
-def measure(pipeline: str, *, model: str, n: int, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED,
-            model_args: dict[str, Any] | None = None, seed: int = 0) -> LatencyReport:
-    """Latency of `pipeline` ("cascade" with the text model `model`, or an endpoint's base URL serving
-    `model`) over the first `n` questions (cycled), after one unmeasured question to load everything."""
-    if n < 1:
-        raise SpecError(f"--n must be at least 1, not {n}")
-    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(n)]
+def measurer(pipeline: str, *, model: str, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED,
+             model_args: dict[str, Any] | None = None) -> Callable[[str], Measurement]:
+    """A function timing one question through `pipeline` ("cascade" with the text model `model`, or an endpoint's
+    base URL serving `model`), everything loaded and one unmeasured question asked first."""
     if pipeline == "cascade":
         from tony.voice.cascade import Cascade
 
         cascade = Cascade(model, model_args, voice=voice, speed=speed)
         cascade.warm_up()
         measure_cascade(cascade, QUESTIONS[-1])
-
-        def one(question: str) -> Measurement:
-            return measure_cascade(cascade, question)
-    elif pipeline.startswith(("http://", "https://")):
+        return lambda question: measure_cascade(cascade, question)
+    if pipeline.startswith(("http://", "https://")):
         from tony.voice.client import OpenAIAudioClient
 
         client = OpenAIAudioClient(pipeline, model)
         measure_url(client, QUESTIONS[-1], voice, speed)
+        return lambda question: measure_url(client, question, voice, speed)
+    raise SpecError(f"unknown pipeline {pipeline!r}: give cascade or an endpoint's base URL (http://.../v1)")
 
-        def one(question: str) -> Measurement:
-            return measure_url(client, question, voice, speed)
-    else:
-        raise SpecError(f"unknown pipeline {pipeline!r}: give cascade or an endpoint's base URL (http://.../v1)")
+
+def measure(pipeline: str, *, model: str, n: int, voice: str = DEFAULT_VOICE, speed: int = DEFAULT_SPEED,
+            model_args: dict[str, Any] | None = None, seed: int = 0) -> LatencyReport:
+    """Latency of `pipeline` (see `measurer`) over the first `n` questions (cycled)."""
+    if n < 1:
+        raise SpecError(f"--n must be at least 1, not {n}")
+    one = measurer(pipeline, model=model, voice=voice, speed=speed, model_args=model_args)
     results = []
     with progress_bar(n, f"latency {pipeline} {model}", unit="question") as bar:
-        for question in questions:
+        for question in questions(n):
             results.append(one(question))
             bar.update(1)
     return LatencyReport(pipeline, model, voice, results, summaries(results, seed))
+
+
+def questions(n: int) -> list[str]:
+    """The first `n` questions, cycled."""
+    return [QUESTIONS[i % len(QUESTIONS)] for i in range(n)]
 
 
 def format_table(report: LatencyReport) -> str:

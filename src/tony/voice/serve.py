@@ -1,8 +1,9 @@
 """`tony voice serve`: the cascade behind an OpenAI-compatible endpoint on 127.0.0.1.
 
-POST /v1/chat/completions takes what OpenAI's audio models take: the last user message's content parts, an
-`input_audio` part ({"data": base64 WAV, "format": "wav"}) and/or `text` parts; a system message becomes the
-cascade's system prompt. With "stream": true the answer comes back as server-sent events, one
+POST /v1/chat/completions takes what OpenAI's audio models take: the last user message's content parts,
+`input_audio` parts ({"data": base64 WAV, "format": "wav"}) and `text` parts, read in order (each audio part
+transcribed in its place); a system message becomes the cascade's system prompt, and `max_tokens` (or
+`max_completion_tokens`) caps the answer. With "stream": true the answer comes back as server-sent events, one
 `chat.completion.chunk` per spoken clause with `delta.audio` = {"id", "data": base64 16-bit PCM at 24 kHz mono
 (OpenAI's pcm16), "transcript": the clause}, then a chunk with finish_reason "stop" (and, beyond OpenAI's
 fields, `x_tony`: what was heard and the stage times) and `data: [DONE]`. Without streaming one message comes
@@ -38,8 +39,9 @@ class BadRequest(Exception):
     """The request is malformed (a 400)."""
 
 
-def parse_request(body: dict[str, Any]) -> tuple[np.ndarray | None, str, str | None]:
-    """(the user's audio or None, the user's text, the system prompt or None) of a chat-completions body."""
+def parse_request(body: dict[str, Any]) -> tuple[list[str | np.ndarray], str | None]:
+    """(the last user message's parts in order: text, or audio samples at 16 kHz; the system prompt or None) of a
+    chat-completions body."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         raise BadRequest("`messages` must be a non-empty list of message objects")
@@ -51,35 +53,41 @@ def parse_request(body: dict[str, Any]) -> tuple[np.ndarray | None, str, str | N
     parts: Any = [{"type": "text", "text": content}] if isinstance(content, str) else content
     if not isinstance(parts, list):
         raise BadRequest("a user message's content must be a string or a list of parts")
-    audio, texts = None, []
+    out: list[str | np.ndarray] = []
     for part in parts:
         kind = part.get("type") if isinstance(part, dict) else None
         if kind == "text":
-            texts.append(str(part.get("text", "")))
+            out.append(str(part.get("text", "")))
         elif kind == "input_audio":
-            spec = part.get("input_audio") or {}
-            if spec.get("format", "wav") != "wav":
-                raise BadRequest(f"input_audio format {spec.get('format')!r} is not supported; send wav")
-            try:
-                data = base64.b64decode(spec.get("data", ""), validate=True)
-            except (binascii.Error, ValueError):
-                raise BadRequest("input_audio data is not valid base64") from None
-            try:
-                audio = read_wav(data, what="input_audio")
-            except DataError as err:
-                raise BadRequest(str(err)) from None
+            out.append(_input_audio(part.get("input_audio") or {}))
         else:
             raise BadRequest(f"content part type {kind!r} is not supported (text, input_audio)")
-    if audio is None and not "".join(texts).strip():
+    if not any(isinstance(p, np.ndarray) or p.strip() for p in out):
         raise BadRequest("the user message has neither audio nor text")
-    return audio, " ".join(t.strip() for t in texts if t.strip()), system if isinstance(system, str) else None
+    return out, system if isinstance(system, str) else None
 
 
-def answer_events(cascade: Cascade, audio: np.ndarray | None, text: str, system: str | None):
-    """The cascade's events for a request: from the audio (transcribed) or, with no audio, from the text."""
-    if audio is not None:
-        return cascade.respond(audio, system)
-    return cascade.answer(text, system)
+def _input_audio(spec: dict[str, Any]) -> np.ndarray:
+    if spec.get("format", "wav") != "wav":
+        raise BadRequest(f"input_audio format {spec.get('format')!r} is not supported; send wav")
+    try:
+        data = base64.b64decode(spec.get("data", ""), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("input_audio data is not valid base64") from None
+    try:
+        return read_wav(data, what="input_audio")
+    except DataError as err:
+        raise BadRequest(str(err)) from None
+
+
+def max_tokens_of(body: dict[str, Any]) -> int | None:
+    """The answer's token limit the request asks for (max_completion_tokens or max_tokens), if any."""
+    value = body.get("max_completion_tokens", body.get("max_tokens"))
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise BadRequest(f"max_tokens must be a positive integer, not {value!r}")
+    return value
 
 
 class VoiceServer(ThreadingHTTPServer):
@@ -113,15 +121,17 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
             if not isinstance(body, dict):
                 raise BadRequest("the body must be a JSON object")
-            audio, text, system = parse_request(body)
+            parts, system = parse_request(body)
+            max_tokens = max_tokens_of(body)
         except (BadRequest, json.JSONDecodeError, ValueError) as err:
             return self._error(400, str(err))
         with self.server.lock:
             try:
+                events = self.server.cascade.respond_parts(parts, system, max_tokens)
                 if body.get("stream"):
-                    self._stream(answer_events(self.server.cascade, audio, text, system))
+                    self._stream(events)
                 else:
-                    self._whole(answer_events(self.server.cascade, audio, text, system))
+                    self._whole(events)
             except TonyError as err:
                 self._error(500, str(err))
 

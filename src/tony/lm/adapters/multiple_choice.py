@@ -98,14 +98,16 @@ class JointAdapter(_MultipleChoice):
     answer_prefix = "\nAnswer:"
 
     def _block(self, question: str, options: list[str]) -> str:
-        listed = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
-        return f"{self.format.input_prefix}{question}\n{listed}{self.answer_prefix}"
+        block = "\n".join([question, *(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))])
+        return f"{self.format.input_prefix}{block}{self.answer_prefix}"
 
     def requests(self, instance: Instance, examples: list[Instance], rng: np.random.Generator):
         options = _options(instance)
         if len(options) > len(LETTERS):
             raise SpecError(f"instance {instance.id} has {len(options)} options, more than {len(LETTERS)} letters")
-        shown = [options[i] for i in rng.permutation(len(options))]
+        # Options read out with a spoken question (tony.voice.channel) keep the order they were heard in.
+        read_out = instance.extra.get("options_read_out")
+        shown = list(read_out) if read_out else [options[i] for i in rng.permutation(len(options))]
         shots = []
         for example in examples:
             # An example's order depends on the example alone, so every prompt of a draw shares its prefix.
@@ -114,7 +116,7 @@ class JointAdapter(_MultipleChoice):
             order = [example_options[i] for i in example_rng.permutation(len(example_options))]
             answer = LETTERS[order.index(example.correct_outputs[0])]
             shots.append(f"{self._block(example.input, order)} {answer}")
-        shared, prompt = self.format.prompt(shots, self._block(instance.input, shown))
+        shared, prompt = self.format.prompt(shots, self._block(instance.input, [] if read_out else shown))
         letters = tuple(f" {LETTERS[i]}" for i in range(len(shown)))
         return [Request(prompt=prompt, continuations=letters, shared_prefix=shared)], {"options": shown}
 

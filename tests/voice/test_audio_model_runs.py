@@ -1,0 +1,91 @@
+"""Language-model runs whose model hears: `openai_audio` against a real `tony voice serve` (the cascade with
+SmolLM2 on 127.0.0.1), two instances of a multiple-choice file, as text and spoken by the speech channel sent as
+audio. The spoken prompt reaches the server as an input_audio part where its marker was, and the answer is
+scored as in text (a generated letter standing for the letters' scores)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tony import api
+from tony.core.store import Store
+from tony.lm import api as lm
+from tony.lm.run import LMRunSpec
+from tony.voice.audio_model import UNCHOSEN_LOGPROB
+from tony.voice.cascade import Cascade
+from tony.voice.channel import channel_perturbations
+from tony.voice.serve import serve
+from tony.voice.spoken import MARKER, load_audio, marker
+from tony.voice.stt import transcriber
+from tony.voice.wer import word_errors
+
+pytestmark = pytest.mark.slow
+QUESTIONS = [{"input": "Which planet is closest to the sun?", "choices": ["Mercury", "Jupiter", "Saturn"], "answer": 0},
+             {"input": "How many legs does a spider have?", "choices": ["Six", "Eight"], "answer": 1}]
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    server = serve(Cascade("smollm2-135m-instruct", max_tokens=24), 0)
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def spoken_spec(tmp_path: Path, base_url: str, method: str) -> LMRunSpec:
+    data = tmp_path / "questions.jsonl"
+    data.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    [spec] = lm.plan([f"jsonl:path={data},method={method},model=openai_audio,model.base_url={base_url}"])
+    speech = channel_perturbations({"channel": "speech", "voice": "en-gb"}, hears_audio=True)
+    return LMRunSpec.parse({**spec.model_dump(), "perturbations": speech})
+
+
+def run(spec: LMRunSpec, store: str) -> list[dict]:
+    [result] = api.run([spec], store)
+    assert result.status == "complete", result.error
+    records = Store(store).records(result.run_id)
+    assert len(records) == 4 and not any(r.get("error") for r in records)
+    for record in records:
+        prompt = record["exchanges"][0]["request"]["prompt"]
+        if record["perturbation"] is None:
+            assert not MARKER.search(prompt)
+        else:
+            assert record["perturbation"]["label"] == "en-gb"
+            assert marker(record["instance"]["extra"]["speech"]["audio"]) in prompt
+    return records
+
+
+def test_multiple_choice_spoken_to_an_audio_model_is_scored_by_its_generated_letter(tmp_path, base_url):
+    store = str(tmp_path / "store")
+    records = run(spoken_spec(tmp_path, base_url, "multiple_choice_joint"), store)
+    for record in records:
+        completion = record["exchanges"][0]["completion"]
+        scores = completion["continuation_logprobs"]
+        assert completion["text"]  # what the model said, kept
+        assert sorted(set(scores)) in ([0.0], [UNCHOSEN_LOGPROB, 0.0])  # one letter chosen, or none
+        assert record["prediction"] in record["details"]["options"]
+    spoken = [r for r in records if r["perturbation"]]
+    for record in spoken:  # the audio sent is the question spoken: Whisper hears it back
+        speech = record["instance"]["extra"]["speech"]
+        heard = transcriber().transcribe(load_audio(speech["audio"])).text
+        other = next(q["input"] for q in QUESTIONS if q["input"] != speech["spoken"])
+        # en-gb's "which planet" is heard as "which lies in": 2 errors in 7 words
+        assert word_errors(speech["spoken"], heard).rate <= 0.5 < word_errors(other, heard).rate
+        assert "heard" not in speech and "errors" not in speech
+    names = {s["name"] for s in Store(store).stats()}
+    assert {"accuracy", "accuracy@speech:en-gb"} <= names
+    assert not any(n.startswith("word_error_rate") for n in names)  # sent as audio: nothing transcribed
+
+
+def test_a_generation_run_sends_its_turns_with_the_spoken_question(tmp_path, base_url):
+    store = str(tmp_path / "store")
+    records = run(spoken_spec(tmp_path, base_url, "generation"), store)
+    for record in records:
+        request = record["exchanges"][0]["request"]
+        assert request["messages"][-1][0] == "user"  # a chat endpoint gets the conversation as turns
+        assert (MARKER.search(request["messages"][-1][1]) is not None) == (record["perturbation"] is not None)
+        assert record["exchanges"][0]["completion"]["text"]
+    names = {s["name"] for s in Store(store).stats()}
+    assert {"exact_match", "exact_match@speech:en-gb"} <= names
