@@ -180,6 +180,8 @@ def _kind_contracts() -> dict[str, Callable[[Any], bool]]:
     from tony.lm.scenarios.base import Scenario
     from tony.rl.presets import Preset as RLPreset
     from tony.vision.models import Architecture
+    from tony.vision.poisoning.attacks.base import Attack
+    from tony.vision.poisoning.defenses.base import Defense
 
     def subclass_of(base: type) -> Callable[[Any], bool]:
         return lambda obj: inspect.isclass(obj) and issubclass(obj, base) and obj is not base
@@ -203,10 +205,12 @@ def _kind_contracts() -> dict[str, Callable[[Any], bool]]:
             "study": study, "command": command_module, "icl_function": function_class,
             "icl_baseline": subclass_of(PrefixEstimator), "icl_preset": lambda obj: isinstance(obj, ICLPreset),
             "vision_model": lambda obj: isinstance(obj, Architecture),
-            "rl_preset": lambda obj: isinstance(obj, RLPreset)}
+            "rl_preset": lambda obj: isinstance(obj, RLPreset),
+            "poison_attack": subclass_of(Attack), "poison_defense": subclass_of(Defense)}
 
 
-NAMED_KINDS = ("dataset", "icl_function", "icl_baseline", "icl_preset", "vision_model")
+NAMED_KINDS = ("dataset", "icl_function", "icl_baseline", "icl_preset", "vision_model", "poison_attack",
+               "poison_defense")
 """Kinds whose components carry their own `name`, which must be the registered one."""
 
 

@@ -1,0 +1,1 @@
+"""Poisoning attacks, one module each, registered as kind "poison_attack" in `tony.catalog`."""
