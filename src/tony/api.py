@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tony.core.executors import run_local
+from tony.core.executors import run_specs
 from tony.core.runner import RunResult
 from tony.core.spec import RunnableSpec
 from tony.core.store import Store
@@ -24,11 +24,11 @@ RESULT_FIELDS = ("run", "scenario", "model", "method", "metric", "split", "subgr
 """The fields of a `results` row, in the order of its CSV columns."""
 
 
-def run(specs: Sequence[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8) -> Iterator[
-    RunResult
-]:
-    """Execute specs (resuming stored work); yields each run's result as it ends. Bad settings raise at once."""
-    return run_local(specs, store, workers=workers, batch_size=batch_size)
+def run(specs: Sequence[RunnableSpec], store: str | None = None, *, workers: int = 1, batch_size: int = 8,
+        executor: str = "local", ray_address: str | None = None) -> Iterator[RunResult]:
+    """Execute specs (resuming stored work) on `executor` ("local" or "ray", `tony.core.executors.run_specs`);
+    yields each run's result in the order of `specs`. Bad settings raise at once."""
+    return run_specs(specs, store, executor=executor, workers=workers, batch_size=batch_size, ray_address=ray_address)
 
 
 def datasets() -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     """tony's own commands, then every registered "command" (a domain's, or with `plugins` a plugin's too)."""
+    from tony.core.executor_options import add_executor_options
+
     parser = _Parser(prog="tony", description="Measure how models really behave.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -37,6 +39,7 @@ def _build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--model", help="model for every run (overrides the suite's)")
     _store_option(run)
     run.add_argument("--workers", type=int, default=1, help="runs executed in parallel processes (default 1)")
+    add_executor_options(run)
     run.add_argument("--batch-size", type=int, default=8, help="instances per committed batch (default 8)")
     run.add_argument("--skip-missing-data", action="store_true",
                      help="leave out (and name) runs whose data is not installed, instead of stopping")
@@ -143,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from tony import api
     from tony.core.errors import DataNotInstalledError, SpecError
+    from tony.core.executor_options import executor_settings
     from tony.core.store import Store
 
     skipped: list[str] = []
@@ -162,7 +166,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise DataNotInstalledError("every run was left out because its data is not installed (see above)")
     store = Store(args.store)
     failed = []
-    for result in api.run(specs, args.store, workers=args.workers, batch_size=args.batch_size):
+    for result in api.run(specs, args.store, workers=args.workers, batch_size=args.batch_size,
+                          **executor_settings(args)):
         what = " ".join(str(v) for v in result.labels.values())
         if result.status == "complete":
             note = "already stored" if result.reused else f"{result.wall_s:.1f}s"

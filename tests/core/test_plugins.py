@@ -70,7 +70,7 @@ def test_a_plugin_command_shows_in_help_runs_and_is_listed(plugin_path: Path):
     listed = tony("ls", "command", path=plugin_path)
     assert listed.returncode == 0, listed.stderr
     names = [line.split()[0] for line in listed.stdout.splitlines()[1:]]
-    assert names == ["annotations", "breeds", "hello", "icl", "rl", "safety"]
+    assert names == ["annotations", "breeds", "edit", "hello", "icl", "poison", "priors", "rl", "safety", "voice"]
     assert "greets from a plugin" in listed.stdout
     bad = tony("hello", path=plugin_path)  # the plugin's own parser checks its arguments
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "name" in bad.stderr

@@ -77,14 +77,19 @@ def eval_spec_file(path: str | Path) -> ICLEvalSpec:
 
 
 def evaluate(specs: Sequence[ICLEvalSpec], store: str | None = None, *, batch_size: int = 64,
-             device: str = "cpu") -> Iterator[RunResult]:
-    """Run the evaluations through the kernel's runner, training each model first (on `device`) if it is not
-    yet; the evaluations themselves run on the CPU."""
-    from tony.core.executors import run_local
+             device: str = "cpu", workers: int = 1, executor: str = "local",
+             ray_address: str | None = None) -> Iterator[RunResult]:
+    """Run the evaluations through the kernel's runner, training each model first (here, on `device`) if it is
+    not yet; the evaluations themselves run on the CPU, `workers` at a time, locally or as Ray tasks
+    (`executor="ray"`, `tony.core.executors.run_specs`)."""
+    from tony.core.executors import check_executor, check_settings, run_specs
 
+    check_settings(workers, batch_size)  # before any training
+    check_executor(store, executor, ray_address)
     for model in {s.train.key(): s.train for s in specs}.values():
         train(model, store, device=device)
-    yield from run_local(list(specs), store, batch_size=batch_size)
+    yield from run_specs(list(specs), store, executor=executor, workers=workers, batch_size=batch_size,
+                         ray_address=ray_address)
 
 
 def curves(stats: Sequence[Stat]) -> dict[str, dict[int, Stat]]:

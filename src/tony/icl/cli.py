@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from tony.core.executor_options import add_executor_options, executor_settings
+
 
 def add_commands(commands: Any) -> None:
     """Add `icl` and its subcommands to the top-level subparsers `commands`."""
@@ -28,6 +30,7 @@ def add_commands(commands: Any) -> None:
     evaluate.add_argument("--baseline", action="append",
                           help="baseline name (repeatable; default: the paper's; `tony ls icl_baseline` lists them)")
     evaluate.add_argument("--format", choices=["table", "json"], default="table")
+    add_executor_options(evaluate, workers=True)
 
     sub.add_parser("presets", help="list the training presets")
 
@@ -85,7 +88,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         specs = api.eval_specs(train, args.distribution or ["standard"], n_prompts=args.n_prompts,
                                n_points=args.n_points, scale=args.scale, baselines=args.baseline or ())
     failed, output = 0, []
-    for result in api.evaluate(specs, args.store, device=args.device):
+    for result in api.evaluate(specs, args.store, device=args.device, workers=args.workers,
+                               **executor_settings(args)):
         if result.status != "complete":
             failed += 1
             print(f"FAILED  {result.run_id[:12]}: {result.error}", file=sys.stderr)

@@ -55,13 +55,16 @@ def train(spec: RLSpec, store: str | None = None, *, checkpoint_every: int = def
 
 
 def ablate(specs: Sequence[RLSpec], store: str | None = None, *, workers: int = 1,
-           checkpoint_every: int = defaults.CHECKPOINT_EVERY) -> Iterator[RunResult]:
-    """Run every spec, `workers` at a time in separate processes; yields each RunResult."""
-    from tony.core.executors import run_local
+           checkpoint_every: int = defaults.CHECKPOINT_EVERY, executor: str = "local",
+           ray_address: str | None = None) -> Iterator[RunResult]:
+    """Run every spec, `workers` at a time in separate processes, or as Ray tasks (`executor="ray"`, on a local
+    cluster of `workers` CPUs or the one at `ray_address`); yields each RunResult."""
+    from tony.core.executors import run_specs
 
     if checkpoint_every < 1:
         raise SpecError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
-    yield from run_local(list(specs), store, workers=workers, batch_size=checkpoint_every)
+    yield from run_specs(list(specs), store, executor=executor, workers=workers, batch_size=checkpoint_every,
+                         ray_address=ray_address)
 
 
 def summary(store: str | None = None, run_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from tony.core.executor_options import add_executor_options, executor_settings
 from tony.rl import defaults
 
 
@@ -29,6 +30,7 @@ def add_commands(commands: Any) -> None:
     ablate.add_argument("--seeds", type=int, default=defaults.SEEDS,
                         help=f"seeds 0 .. N-1 per configuration (default {defaults.SEEDS})")
     ablate.add_argument("--workers", type=int, default=1, help="runs trained in parallel processes (default 1)")
+    add_executor_options(ablate)
     _common(ablate)
 
     sub.add_parser("presets", help="list the presets and their switches")
@@ -63,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
     if args.rl_command == "train":
         specs = [api.make_spec(args.preset, env=args.env, total_steps=args.steps, seed=args.seed,
                                switches=api.parse_switches(args.switch), num_envs=args.num_envs)]
-        workers = 1
+        settings: dict[str, Any] = {}
     else:
         specs = api.ablation_specs(args.preset or defaults.ABLATION_PRESETS, args.flip, range(args.seeds),
                                    env=args.env, total_steps=args.steps, num_envs=args.num_envs)
-        workers = args.workers
+        settings = {"workers": args.workers, **executor_settings(args)}
     failed = 0
     try:
-        for result in api.ablate(specs, args.store, workers=workers, checkpoint_every=args.checkpoint_every):
+        for result in api.ablate(specs, args.store, checkpoint_every=args.checkpoint_every, **settings):
             what = f"{result.labels['method']} seed {result.labels['seed']} on {result.labels['scenario']}"
             if result.status != "complete":
                 failed += 1

@@ -262,13 +262,16 @@ def aggregate(records: list[dict[str, Any]], seed: int) -> list[Stat]:
     return stats
 
 
-def run_study(spec: BreedsStudySpec, store: str | None = None, *, batch_size: int = 500) -> RunResult:
-    """Run the study through the kernel's runner (its models are trained, or resumed, on first use)."""
-    from tony.core.executors import run_local
+def run_study(spec: BreedsStudySpec, store: str | None = None, *, batch_size: int = 500, executor: str = "local",
+              workers: int = 1, ray_address: str | None = None) -> RunResult:
+    """Run the study through the kernel's runner (its models are trained, or resumed, on first use), here or as
+    a Ray task (`executor="ray"`, `tony.core.executors.run_specs`)."""
+    from tony.core.executors import run_specs
     from tony.vision.breeds.study_data import cached_splits, forget_splits
 
     try:
         cached_splits(spec)  # bad data (a missing folder, an unknown class) is reported here, not as a failed run
-        return next(run_local([spec], store, batch_size=batch_size))
+        return next(run_specs([spec], store, executor=executor, workers=workers, batch_size=batch_size,
+                              ray_address=ray_address))
     finally:
         forget_splits()  # the next call reads the data again: a folder may have changed in between

@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any
 
+from tony.core.executor_options import add_executor_options, executor_settings
+
 VARIANT_NAMES = {"baseline": "baseline", "last_layer": "last layer on target", "strong_augmentation": "strong aug"}
 
 
@@ -40,6 +42,7 @@ def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="seeds the data, the training and the bootstrap (default 0)")
     parser.add_argument("--store", help="results directory or database URL (default ./tony-results)")
     parser.add_argument("--format", choices=["table", "json"], default="table")
+    add_executor_options(parser, workers=True)
 
 
 def study_spec(args: argparse.Namespace) -> Any:
@@ -78,7 +81,7 @@ def run_study(args: argparse.Namespace) -> int:
     from tony.vision.breeds.study import run_study as run
 
     spec = study_spec(args)
-    result = run(spec, args.store)
+    result = run(spec, args.store, workers=args.workers, **executor_settings(args))
     if result.status != "complete":
         print(f"tony: error: the BREEDS study failed: {result.error}", file=sys.stderr)
         return 1

@@ -14,6 +14,8 @@ import argparse
 import sys
 from typing import Any
 
+from tony.core.executor_options import add_executor_options
+
 THREAT_OPTIONS = ("knowledge", "labels", "eps", "goal", "target_class", "mapping", "regime", "count")
 
 
@@ -49,6 +51,7 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--epochs", type=int, help="training epochs (default 12)")
     run.add_argument("--store", help="results directory or database URL (default ./tony-results)")
     run.add_argument("--format", choices=["table", "json"], default="table")
+    add_executor_options(run, workers=True)
     sub.add_parser("attacks", help="list the attacks and the threat models they fit")
     sub.add_parser("defenses", help="list the defenses and what they need")
 
@@ -97,7 +100,8 @@ def _option(text: str) -> tuple[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     import json
 
-    from tony.core.executors import run_local
+    from tony.core.executor_options import executor_settings
+    from tony.core.executors import run_specs as execute_specs
     from tony.vision.poisoning.grid import summarize
     from tony.vision.poisoning.study import check_data
 
@@ -105,7 +109,7 @@ def _run(args: argparse.Namespace) -> int:
     for spec in specs:
         check_data(spec)  # an unknown class or a bad folder stops the grid before anything is stored
     results, failed = [], 0
-    for result in run_local(specs, args.store, batch_size=500):
+    for result in execute_specs(specs, args.store, batch_size=500, workers=args.workers, **executor_settings(args)):
         if result.status != "complete":
             print(f"tony: error: run {result.run_id[:12]} failed: {result.error}", file=sys.stderr)
             failed += 1
