@@ -11,7 +11,10 @@ partial_refusal_rate on the plain prompts; not_unsafe under each jailbreak and t
 (refused under every one); and the wall time of each model's runs from an empty store.
 
     .venv/bin/python benchmarks/safety_scenarios.py [--instances 40] [--perturbed 16] [--max-tokens 64]
-        [--models smollm2-135m-instruct,gemma-3-270m] [--out benchmarks/results/safety_scenarios.json]
+        [--models smollm2-135m-instruct,gemma-3-270m] [--store DIR] [--out benchmarks/results/safety_scenarios.json]
+
+Without --store the runs go to a fresh temporary store (the wall times are from nothing cached); with one, an
+interrupted benchmark resumes there, and the wall times then count only what was left to do.
 """
 
 from __future__ import annotations
@@ -77,12 +80,13 @@ def main() -> None:
     parser.add_argument("--perturbed", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--models", default="smollm2-135m-instruct,gemma-3-270m")
+    parser.add_argument("--store", help="a results store to use and keep (default: a fresh temporary one)")
     parser.add_argument("--out", default="benchmarks/results/safety_scenarios.json")
     args = parser.parse_args()
     report: dict[str, Any] = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                               "load_before": os.getloadavg(), "args": vars(args), "models": {}}
     with tempfile.TemporaryDirectory() as folder:
-        store_url = f"sqlite:///{Path(folder) / 'tony.sqlite'}"
+        store_url = args.store or f"sqlite:///{Path(folder) / 'tony.sqlite'}"
         for model in args.models.split(","):
             report["models"][model] = measure(model, args, store_url)
             print(f"{model}: {report['models'][model]['wall_s']:.0f} s", flush=True)

@@ -163,7 +163,10 @@ class LMTask:
             records.append(LMRecord(instance, draw, applied, tuple(e.id for e in self._draws[draw]), exchanges,
                                     **verdict))
         records = self.scenario.grade_records(records, self.store)  # tony.safety's scenarios add their labels
-        return [(item, record.to_json()) for (item, *_), record in zip(planned, records, strict=True)]
+        payloads = [(item, record.to_json()) for (item, *_), record in zip(planned, records, strict=True)]
+        for kind in {type(p) for p in self.perturbations}:  # files the records name (spoken prompts) go first
+            kind.keep_artifacts([payload for _, payload in payloads], self.store, self.spec.key())
+        return payloads
 
     def _answer(self, requests: list[Request]) -> list[Completion | RequestError]:
         """Answers from the cache where stored; the model (loaded on first need) for the rest. A request

@@ -8,7 +8,7 @@ from tony.report.html import text
 from tony.report.pages import Page, root_of
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
     "base-uri 'none'; form-action 'none'"
 )
 """Only the site's own script and style run: an inline script that slipped through escaping would not."""

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tony.core.store import Store
 
 _SAFE_PATH = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\.html")
+_SAFE_ASSET = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(/[A-Za-z0-9_-][A-Za-z0-9._-]*)*\.wav")
 
 
 @dataclass(frozen=True)
@@ -35,11 +37,21 @@ class Page:
 
 
 @dataclass(frozen=True)
+class Asset:
+    """A file a page plays or shows (a spoken prompt's WAV), copied into the site beside it."""
+
+    path: str
+    """Where it goes, relative to the site's root: a safe path like a page's, ending in .wav."""
+    source: Path
+    """The file copied there (a store artifact); several pages may name one content-hashed asset."""
+
+
+@dataclass(frozen=True)
 class PageTask:
     """Pages made in a worker process: ``make(*args)`` yields them. `make` must be a module-level
     function and `args` picklable (e.g. the store's URL, not the open store)."""
 
-    make: Callable[..., Iterable[Page]]
+    make: Callable[..., Iterable[Page | Asset]]
     args: tuple[Any, ...]
 
 
@@ -52,6 +64,13 @@ def check_path(path: str) -> str:
     if not _SAFE_PATH.fullmatch(path) or path == "index.html":
         raise ValueError(f"page path {path!r} is not a relative path of letters, digits, . _ - ending in .html "
                          "(index.html is the builder's)")
+    return path
+
+
+def check_asset_path(path: str) -> str:
+    """`path` if it is a safe relative asset path; ValueError (a domain's bug) otherwise."""
+    if not _SAFE_ASSET.fullmatch(path):
+        raise ValueError(f"asset path {path!r} is not a relative path of letters, digits, . _ - ending in .wav")
     return path
 
 

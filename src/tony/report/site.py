@@ -26,7 +26,7 @@ from tony.core.store import Store
 from tony.core.store_schema import DEFAULT_STORE_DIR
 from tony.report.html import link, table, text
 from tony.report.layout import NavEntry, render
-from tony.report.pages import Page, PageSource, PageTask, check_path
+from tony.report.pages import Asset, Page, PageSource, PageTask, check_asset_path, check_path
 
 DEFAULT_SITE_DIR = Path(DEFAULT_STORE_DIR) / "site"
 MARKER = ".tony-site"
@@ -90,9 +90,13 @@ def build_site(store: Store, out: Path | str = DEFAULT_SITE_DIR, *, sources: Seq
     return BuiltSite(out, written + 1, len(runs), time.perf_counter() - start)
 
 
-def _write_pages(root: Path, pages: Iterable[Page], nav: list[NavEntry], footer: str) -> int:
+def _write_pages(root: Path, pages: Iterable[Page | Asset], nav: list[NavEntry], footer: str) -> int:
+    """Write `pages` (counted) and copy their assets (not counted)."""
     count = 0
     for page in pages:
+        if isinstance(page, Asset):
+            _copy_asset(root, page)
+            continue
         target = root / check_path(page.path)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -103,6 +107,17 @@ def _write_pages(root: Path, pages: Iterable[Page], nav: list[NavEntry], footer:
             raise ValueError(f"two pages at {page.path}: each page source must give each page its own path") from None
         count += 1
     return count
+
+
+def _copy_asset(root: Path, asset: Asset) -> None:
+    target = root / check_asset_path(asset.path)
+    if target.exists():  # content-hashed: pages of several runs may name one asset, and its bytes are the same
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A temporary name of this worker's own, renamed whole: two workers copying one asset never see half a file.
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(asset.source, tmp)
+    tmp.replace(target)
 
 
 def _run_task(root: Path, task: PageTask, nav: list[NavEntry], footer: str) -> int:

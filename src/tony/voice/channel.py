@@ -28,7 +28,7 @@ import json
 import os
 import zlib
 from collections import defaultdict
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -42,6 +42,9 @@ from tony.lm.suite import CHANNEL_KEYS
 from tony.lm.types import Instance
 from tony.voice.options import is_multiple_choice, read_out
 from tony.voice.wer import WordErrors, wer_stat, word_errors
+
+if TYPE_CHECKING:
+    from tony.core.store import Store
 
 SPEECH = "speech"
 """The perturbation family (and name) of the speech channel."""
@@ -83,6 +86,12 @@ class SpeechChannel(Perturbation):
     @classmethod
     def own_stats(cls, instances: list[Instance], *, seed: int = 0) -> list[Stat]:
         return speech_stats(instances, seed=seed)
+
+    @classmethod
+    def keep_artifacts(cls, records: list[dict[str, Any]], store: Store, run_id: str) -> None:
+        from tony.voice.artifacts import keep_spoken_audio
+
+        keep_spoken_audio(store, run_id, records)
 
     def check_ready(self) -> None:
         from tony.voice.stt import model_dir

@@ -46,6 +46,11 @@ def store_audio(samples: np.ndarray) -> str:
 
 def load_audio(digest: str) -> np.ndarray:
     """The samples stored under `digest`; a DataError where the file is missing or not what its name says."""
+    return read_wav(audio_bytes(digest), what=str(audio_path(digest)))
+
+
+def audio_bytes(digest: str) -> bytes:
+    """The WAV file stored under `digest`; a DataError where it is missing or not what its name says."""
     path = audio_path(digest)
     if not path.is_file():
         raise DataError(f"spoken prompt {digest[:12]} is not in {path.parent.parent}; rerun the run, which speaks "
@@ -53,7 +58,7 @@ def load_audio(digest: str) -> np.ndarray:
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != digest:
         raise DataError(f"spoken prompt {path} does not match its hash; delete it and rerun the run")
-    return read_wav(data, what=str(path))
+    return data
 
 
 def marker(digest: str) -> str:

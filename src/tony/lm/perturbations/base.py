@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from tony.core.spec import Spec
 from tony.core.stats import Stat
 from tony.lm.types import Instance
+
+if TYPE_CHECKING:
+    from tony.core.store import Store
 
 ROBUSTNESS = "robustness"
 FAIRNESS = "fairness"
@@ -54,6 +57,11 @@ class Perturbation(Spec):
         """Stats of the perturbation itself, from the instances it made (all its variants in a run), beside the
         metrics' stats on them: the speech channel's word error rate per voice, say. None by default."""
         return []
+
+    @classmethod
+    def keep_artifacts(cls, records: list[dict[str, Any]], store: Store, run_id: str) -> None:
+        """Put the files a batch of records (as stored: JSON) names into the run's store, before the batch is
+        stored: the speech channel's spoken prompts, say. Nothing by default."""
 
     def perturb_text(self, text: str, rng: np.random.Generator) -> str:
         raise NotImplementedError

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from tony.core.store import Store
-from tony.report.pages import Page, PageTask
+from tony.report.pages import Asset, Page, PageTask
 
 KIND = "lm"
 
@@ -34,8 +34,8 @@ def lm_pages(store: Store) -> Iterator[Page | PageTask]:
         yield PageTask(run_pages, (store.url, run, by_run.get(run["run_id"], [])))
 
 
-def run_pages(store_url: str, run: dict[str, Any], stats: list[dict[str, Any]]) -> Iterator[Page]:
-    """A run's page and its drill-down pages, from one pass over its records."""
+def run_pages(store_url: str, run: dict[str, Any], stats: list[dict[str, Any]]) -> Iterator[Page | Asset]:
+    """A run's page and its drill-down pages (with the spoken prompts they play), from one pass over its records."""
     from tony.lm.report.instances import instance_pages, read_records
     from tony.lm.report.run_page import run_page
 

@@ -10,9 +10,11 @@ shows the reason, escaped, where its prediction would be.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from tony.core.store import Store
@@ -20,7 +22,7 @@ from tony.lm.record import Exchange, LMRecord
 from tony.lm.report import paths
 from tony.lm.types import Reference
 from tony.report.html import json_script, link, number, pre, safe_json, text
-from tony.report.pages import Page
+from tony.report.pages import Asset, Page
 
 GROUPS_PER_PAGE = 50
 CHUNK = 2000
@@ -31,6 +33,9 @@ RIGHT = '<span class="badge right">correct</span>'
 WRONG = '<span class="badge wrong">wrong</span>'
 ERROR = '<span class="badge wrong" title="not answered: see the reason below">error</span>'
 UNSHOWN_COMPLETION = ("tokens", "logprobs", "continuation_lengths", "processed_tokens")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+AUDIO_FOLDER = "audio"
+"""Where a run's spoken prompts go, beside its drill-down pages."""
 
 
 @dataclass
@@ -59,6 +64,8 @@ class RunRecords:
     """(confidence, correct) of each unperturbed record that has a confidence."""
     errors: int = 0
     """Records whose request could not be answered (their error set)."""
+    audio: dict[str, Path] = field(default_factory=dict)
+    """The spoken prompts the panels play: site path -> the store artifact copied there."""
 
 
 def read_records(store: Store, run_id: str) -> RunRecords:
@@ -66,6 +73,7 @@ def read_records(store: Store, run_id: str) -> RunRecords:
     groups: dict[tuple[int, str], Group] = {}
     calibration: list[tuple[float, bool]] = []
     count = errors = 0
+    audio: dict[str, Path] = {}
     while True:
         chunk = store.records(run_id, offset=count, limit=CHUNK)
         for stored in chunk:
@@ -75,8 +83,10 @@ def read_records(store: Store, run_id: str) -> RunRecords:
                 group = groups[record.key] = Group(record.instance.id, record.draw, record.instance.subgroup)
             group.more[item_id] = _unshown(record)
             errors += not record.answered
+            played = spoken_audio(store, record)
+            audio |= {played[0]: played[1]} if played else {}
             if not record.is_original:
-                group.variants.append(panel(item_id, record))
+                group.variants.append(panel(item_id, record, heard=played is not None))
                 continue
             group.original = panel(item_id, record)
             group.correct = record.correct
@@ -85,11 +95,30 @@ def read_records(store: Store, run_id: str) -> RunRecords:
                 calibration.append((record.confidence, record.correct))
         count += len(chunk)
         if len(chunk) < CHUNK:
-            return RunRecords(list(groups.values()), count, calibration, errors)
+            return RunRecords(list(groups.values()), count, calibration, errors, audio)
 
 
-def panel(item_id: str, record: LMRecord) -> str:
-    """One record (stored as `item_id`): its prompts and completions, prediction, stats and references."""
+def spoken_audio(store: Store, record: LMRecord) -> tuple[str, Path] | None:
+    """(site path, artifact file) of the spoken prompt of a speech-channel record (tony.voice.artifacts), where the
+    store holds it; None otherwise."""
+    speech = record.instance.extra.get("speech")
+    digest = speech.get("audio") if isinstance(speech, dict) else None
+    if not (isinstance(digest, str) and SHA256.fullmatch(digest)) or not store.artifact_path(digest).is_file():
+        return None
+    return f"{paths.FOLDER}/{AUDIO_FOLDER}/{digest}.wav", store.artifact_path(digest)
+
+
+def _heard(speech: dict[str, Any]) -> str:
+    """The player of a spoken prompt (a hash-named file) beside what was heard of it (or spoken, where the audio
+    itself was sent)."""
+    heard = speech.get("heard", speech.get("spoken", ""))
+    return (f'<dt>spoken prompt</dt><dd><audio controls preload="none" src="{AUDIO_FOLDER}/{speech["audio"]}.wav">'
+            f'</audio> <span class="heard">{text(heard)}</span></dd>')
+
+
+def panel(item_id: str, record: LMRecord, *, heard: bool = False) -> str:
+    """One record (stored as `item_id`): its prompts and completions, prediction, stats and references; with
+    `heard`, the player of its spoken prompt (whose artifact `spoken_audio` found) beside its transcript."""
     perturbation = record.perturbation
     if perturbation is not None:
         heading = (f'{text(perturbation.label or perturbation.name)}'
@@ -108,7 +137,8 @@ def panel(item_id: str, record: LMRecord) -> str:
     references = "".join(_reference(r) for r in record.instance.references)
     prediction = record.prediction
     prediction_html = f'<span class="prediction">{text("" if prediction is None else prediction)}</span>'
-    return (f'<section class="variant" data-item="{item}"><h4>{heading}</h4>{sent}<dl class="facts">'
+    heard_html = _heard(record.instance.extra["speech"]) if heard else ""
+    return (f'<section class="variant" data-item="{item}"><h4>{heading}</h4>{sent}<dl class="facts">{heard_html}'
             f'<dt>prediction</dt><dd>{prediction_html} {badge}</dd>{error_html}'
             f'{confidence_html}<dt>stats</dt><dd>{stats}</dd></dl><h5>references</h5><ul class="refs">{references}'
             f'</ul><button class="more" type="button" data-item="{item}">details</button></section>')
@@ -197,8 +227,9 @@ def pager(run_id: str, current: int, total: int) -> str:
     return f'<nav class="pager" aria-label="instance pages">{"".join(parts)}</nav>'
 
 
-def instance_pages(run: dict[str, Any], records: RunRecords) -> Iterator[Page]:
-    """The drill-down pages of a run (none when it has no records)."""
+def instance_pages(run: dict[str, Any], records: RunRecords) -> Iterator[Page | Asset]:
+    """The drill-down pages of a run (none when it has no records), and the spoken prompts they play."""
+    yield from (Asset(path, source) for path, source in records.audio.items())
     run_id, labels = run["run_id"], run["labels"]
     what = " \u00b7 ".join(str(labels.get(k, "")) for k in ("scenario", "model", "method"))
     total = max(1, -(-len(records.groups) // GROUPS_PER_PAGE))
