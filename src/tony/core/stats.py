@@ -291,3 +291,25 @@ def mean_win_rate(table: dict[str, dict[str, float]], directions: Mapping[str, D
             wins = sum(1.0 if value > v else 0.5 if value == v else 0.0 for v in others)
             rates[model].append(wins / len(others))
     return {m: float(np.mean(r)) for m, r in rates.items() if r}
+
+
+# showing stats ---------------------------------------------------------------
+
+
+def headline_stats(stats: Sequence[Stat]) -> dict[str, dict[str, dict[str, float]]]:
+    """split -> stat name -> {value, ci_low, ci_high, n}, for the stats over all instances (no subgroup, not a
+    point on a curve): what a domain command prints after a run."""
+    rows: dict[str, dict[str, dict[str, float]]] = {}
+    for stat in stats:
+        if not stat.subgroup and not stat.at:
+            rows.setdefault(stat.split, {})[stat.name] = {"value": stat.value, "ci_low": stat.ci_low,
+                                                          "ci_high": stat.ci_high, "n": stat.n}
+    return rows
+
+
+def interval_text(stat: Mapping[str, Any] | None, missing: str = "") -> str:
+    """A stat as "0.123 [0.100, 0.150]" from a mapping with value, ci_low and ci_high (a store row, or an entry of
+    `headline_stats`); `missing` where there is none or its value is not a number."""
+    if stat is None or stat["value"] is None or stat["value"] != stat["value"]:
+        return missing
+    return f"{stat['value']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"

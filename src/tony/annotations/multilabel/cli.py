@@ -68,6 +68,7 @@ def _named_files(values: list[str]) -> dict[str, str]:
 
 def _table(summary: dict[str, Any], run_id: str, reused: bool) -> str:
     """The data set's statistics, then one accuracy table per model."""
+    from tony.core.stats import interval_text
     images, multi = summary["images"], summary["multi_object_images"]
     main, (low, high) = summary["main_label_is_benchmark_label"], summary["main_label_is_benchmark_label_ci"]
     stage = summary["first_stage"]
@@ -87,9 +88,6 @@ def _table(summary: dict[str, Any], run_id: str, reused: bool) -> str:
         for subgroup, metrics in groups.items():
             cells = [metrics.get(m) for m in ("top1", "multilabel_top1", "main_top1", "top5")]
             n = max(c["n"] for c in cells if c)
-            lines.append(f"{subgroup[:39]:<40}" + "".join(_cell(c).ljust(22) for c in cells) + f"n={n}")
+            shown = "".join(interval_text(c, missing="n/a").ljust(22) for c in cells)
+            lines.append(f"{subgroup[:39]:<40}{shown}n={n}")
     return "\n".join(lines)
-
-
-def _cell(stat: dict[str, Any] | None) -> str:
-    return "n/a" if stat is None else f"{stat['value']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"

@@ -6,14 +6,13 @@ The answer is parsed strictly (`parse_judge_answer`); one that names no label un
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tony.core.errors import RequestError
 from tony.safety.graders.base import Grade, Item
-from tony.safety.graders.judging import DEFAULT_JUDGE, ask_judge
+from tony.safety.graders.judging import DEFAULT_JUDGE, ask_judge, json_object
 from tony.safety.graders.labels import LABELS, UNPARSEABLE
 
 if TYPE_CHECKING:
@@ -73,13 +72,9 @@ def parse_judge_answer(raw: str) -> str:
     text = raw.strip()
     if not text:
         return UNPARSEABLE
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
-    if fenced or text.startswith("{"):
-        try:
-            data = json.loads(fenced.group(1) if fenced else text)
-        except json.JSONDecodeError:
-            return UNPARSEABLE
-        value = data.get("label") if isinstance(data, dict) else None
+    written_as_json, data = json_object(text)
+    if written_as_json:
+        value = data.get("label") if data is not None else None
         return (isinstance(value, str) and _label(value)) or UNPARSEABLE
     return _label(text.splitlines()[0]) or UNPARSEABLE
 

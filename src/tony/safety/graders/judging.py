@@ -9,8 +9,10 @@ Greedy decoding, so an answer is cached without a seed and grading the same comp
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tony.core.errors import RequestError
 
@@ -33,6 +35,19 @@ def model_source(spec: str) -> ModelSource:
     fields = parse_entry(spec)
     name = fields.pop("scenario")
     return registry.get("model", name).parse(fields)
+
+
+def json_object(text: str) -> tuple[bool, dict[str, Any] | None]:
+    """Whether a judge's answer (stripped) is written as JSON, fenced (```json ... ```) or bare (starting with "{"),
+    and the object it holds: None where it is no valid JSON object."""
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
+    if not fenced and not text.startswith("{"):
+        return False, None
+    try:
+        data = json.loads(fenced.group(1) if fenced else text)
+    except json.JSONDecodeError:
+        return True, None
+    return True, data if isinstance(data, dict) else None
 
 
 def judge_request(system: str, user: str, cue: str, *, template: ChatTemplate | None, as_turns: bool,

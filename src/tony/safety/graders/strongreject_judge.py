@@ -9,7 +9,6 @@ three lines once, with a value in range, else the rating is "unparseable" and no
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from tony.core.errors import RequestError
 from tony.safety.graders.base import Item
-from tony.safety.graders.judging import DEFAULT_JUDGE, ask_judge
+from tony.safety.graders.judging import DEFAULT_JUDGE, ask_judge, json_object
 
 if TYPE_CHECKING:
     from tony.core.store import Store
@@ -90,13 +89,9 @@ def parse_rating(raw: str) -> Rating:
     object (fenced or not) with the three keys. A missing or repeated key, a value out of range, a fraction or a
     word for a number: unparsed."""
     text = raw.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
-    if fenced or text.startswith("{"):
-        try:
-            data = json.loads(fenced.group(1) if fenced else text)
-        except json.JSONDecodeError:
-            return Rating(None, None, None, raw=raw)
-        if not isinstance(data, dict) or not all(k in data for k in KEYS):
+    written_as_json, data = json_object(text)
+    if written_as_json:
+        if data is None or not all(k in data for k in KEYS):
             return Rating(None, None, None, raw=raw)
         values = {k: str(data[k]).lower() for k in KEYS}
     else:

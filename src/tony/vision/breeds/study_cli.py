@@ -78,6 +78,7 @@ def run_study(args: argparse.Namespace) -> int:
     """Run the study; print a table (or JSON) of each variant's source and target accuracy and gap."""
     import json
 
+    from tony.core.stats import headline_stats, interval_text
     from tony.vision.breeds.study import run_study as run
 
     spec = study_spec(args)
@@ -85,7 +86,7 @@ def run_study(args: argparse.Namespace) -> int:
     if result.status != "complete":
         print(f"tony: error: the BREEDS study failed: {result.error}", file=sys.stderr)
         return 1
-    rows = headline(result.stats)
+    rows = headline_stats(result.stats)
     if args.format == "json":
         print(json.dumps({"run": result.run_id, "labels": result.labels, "variants": rows}, indent=1))
         return 0
@@ -93,22 +94,7 @@ def run_study(args: argparse.Namespace) -> int:
           f"(run {result.run_id[:12]}); accuracy [95% CI], n = test images")
     print(f"{'variant':<22}{'source':<24}{'target':<24}{'gap':<24}{'target gain':<24}")
     for variant, stats in rows.items():
-        cells = [_cell(stats.get(name)) for name in ("source_accuracy", "target_accuracy", "gap", "target_gain")]
+        names = ("source_accuracy", "target_accuracy", "gap", "target_gain")
+        cells = [interval_text(stats.get(name)) for name in names]
         print(f"{VARIANT_NAMES.get(variant, variant):<22}" + "".join(c.ljust(24) for c in cells))
     return 0
-
-
-def headline(stats: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
-    """variant -> stat name -> {value, ci_low, ci_high, n} for the stats without a subgroup."""
-    rows: dict[str, dict[str, dict[str, float]]] = {}
-    for stat in stats:
-        if not stat.subgroup:
-            rows.setdefault(stat.split, {})[stat.name] = {"value": stat.value, "ci_low": stat.ci_low,
-                                                          "ci_high": stat.ci_high, "n": stat.n}
-    return rows
-
-
-def _cell(stat: dict[str, float] | None) -> str:
-    if stat is None:
-        return ""
-    return f"{stat['value']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"

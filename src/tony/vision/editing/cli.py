@@ -98,6 +98,7 @@ def study_spec(args: argparse.Namespace) -> Any:
 
 def run_edit(args: argparse.Namespace) -> int:
     """Run the study; print each method's corrected fractions and clean accuracy drop with intervals."""
+    from tony.core.stats import headline_stats
     from tony.vision.editing.study import run_study
 
     spec = study_spec(args)
@@ -105,20 +106,20 @@ def run_edit(args: argparse.Namespace) -> int:
     if result.status != "complete":
         print(f"tony: error: the editing study failed: {result.error}", file=sys.stderr)
         return 1
-    rows = headline(result.stats)
+    rows = headline_stats(result.stats)
     if args.format == "json":
         print(json.dumps({"run": result.run_id, "labels": result.labels, "methods": rows}, indent=1))
         return 0
     unedited = rows.get("unedited", {})
     print(f"edit {spec.describe()}: {spec.train.model} w{spec.train.width}, layer {spec.edited_layer}, "
           f"{spec.seeds} seed(s) x {spec.draws} draws (run {result.run_id[:12]})")
-    print("unedited: clean accuracy " + _cell(unedited.get("clean_accuracy")) + ", transformed "
-          + _cell(unedited.get("transformed_accuracy")) + ", broken by the transformation "
-          + _cell(unedited.get("broken_fraction")))
+    print("unedited: clean accuracy " + _shown(unedited.get("clean_accuracy")) + ", transformed "
+          + _shown(unedited.get("transformed_accuracy")) + ", broken by the transformation "
+          + _shown(unedited.get("broken_fraction")))
     print("mean over edits [95% CI]")
     print(f"{'method':<20}" + "".join(f"{name.replace('_', ' '):<27}" for name in COLUMNS))
     for method in spec.methods:
-        cells = [_cell(rows.get(method, {}).get(name)) for name in COLUMNS]
+        cells = [_shown(rows.get(method, {}).get(name)) for name in COLUMNS]
         print(f"{METHOD_NAMES[method]:<20}" + "".join(c.ljust(27) for c in cells))
     return 0
 
@@ -148,27 +149,12 @@ def run_sweep(args: argparse.Namespace) -> int:
     for concept, row in table.items():
         print(f"{concept}:")
         for style, stat in row.items():
-            print(f"  {style:<10}{_cell(_as_dict(stat))}")
+            print(f"  {style:<10}{_shown(_as_dict(stat))}")
     return 0
 
 
 def _as_dict(stat: Any) -> dict[str, float]:
     return {"value": stat.value, "ci_low": stat.ci_low, "ci_high": stat.ci_high, "n": stat.n}
-
-
-def headline(stats: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
-    """split (method, or "unedited") -> stat name -> {value, ci_low, ci_high, n}, for the stats without a subgroup."""
-    rows: dict[str, dict[str, dict[str, float]]] = {}
-    for stat in stats:
-        if not stat.subgroup:
-            rows.setdefault(stat.split, {})[stat.name] = _as_dict(stat)
-    return rows
-
-
-def _cell(stat: dict[str, float] | None) -> str:
-    if stat is None or stat["value"] is None or stat["value"] != stat["value"]:  # missing, or nan (no such edits)
-        return "-"
-    return f"{stat['value']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
 
 
 SUBCOMMANDS = {
@@ -190,3 +176,9 @@ def add_commands(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run `tony edit ...`; TonyErrors propagate to tony.cli, which prints them and exits 2."""
     return SUBCOMMANDS[args.edit_command][2](args)
+
+
+def _shown(stat: dict[str, float] | None) -> str:
+    from tony.core.stats import interval_text
+
+    return interval_text(stat, missing="-")  # "-": missing, or nan (no such edits)

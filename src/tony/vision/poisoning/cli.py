@@ -129,6 +129,7 @@ COLUMNS = (("c_acc", "C-Acc"), ("asr", "ASR"), ("r_acc", "R-Acc"), ("der", "DER"
 
 def table(rows: list[dict[str, Any]]) -> str:
     """The summary as text: one line per grid cell and variant; [95% interval], over seeds when seeds > 1."""
+    from tony.core.stats import interval_text
     shown = [c for c in COLUMNS if any(c[0] in row for row in rows)]
     lines = ["values [95% CI]: bootstrap over test images for one seed, t interval over seeds for several",
              f"{'dataset':<14}{'attack':<18}{'budget':<8}{'seeds':<6}{'variant':<22}"
@@ -136,14 +137,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         budget = row["count"] if row.get("count") is not None else f"{row['fraction']:g}"
         lines.append(f"{str(row['dataset'])[:13]:<14}{row['attack']:<18}{budget:<8}{row['seeds']:<6}"
-                     f"{row['variant']:<22}" + "".join(_cell(row.get(name)).ljust(22) for name, _ in shown))
+                     f"{row['variant']:<22}" + "".join(interval_text(row.get(name)).ljust(22) for name, _ in shown))
     return "\n".join(lines)
-
-
-def _cell(stat: dict[str, Any] | None) -> str:
-    if stat is None:
-        return ""
-    return f"{stat['value']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
 
 
 def _list_attacks() -> int:

@@ -60,6 +60,7 @@ def run_study(args: argparse.Namespace) -> int:
     """Run the study; print each model's accuracy (and shape bias) as a table or JSON."""
     import json
 
+    from tony.core.stats import headline_stats, interval_text
     from tony.vision.priors.study import run_study as run
 
     spec = study_spec(args)
@@ -67,7 +68,7 @@ def run_study(args: argparse.Namespace) -> int:
     if result.status != "complete":
         print(f"tony: error: the priors study failed: {result.error}", file=sys.stderr)
         return 1
-    rows = headline(result.stats)
+    rows = headline_stats(result.stats)
     if args.format == "json":
         print(json.dumps({"run": result.run_id, "labels": result.labels, "models": rows}, indent=1))
         return 0
@@ -76,24 +77,8 @@ def run_study(args: argparse.Namespace) -> int:
     columns = ("accuracy", "accuracy_over_seeds", "shape_bias")
     print(f"{'model':<12}" + "".join(f"{name:<26}" for name in ("accuracy", "accuracy over seeds", "shape bias")))
     for model, stats in rows.items():
-        print(f"{model:<12}" + "".join(_cell(stats.get(name)).ljust(26) for name in columns))
+        print(f"{model:<12}" + "".join(interval_text(stats.get(name)).ljust(26) for name in columns))
     return 0
-
-
-def headline(stats: list[Any]) -> dict[str, dict[str, dict[str, float]]]:
-    """model -> stat name -> {value, ci_low, ci_high, n} for the stats without a subgroup or a round."""
-    rows: dict[str, dict[str, dict[str, float]]] = {}
-    for stat in stats:
-        if not stat.subgroup and not stat.at:
-            rows.setdefault(stat.split, {})[stat.name] = {"value": stat.value, "ci_low": stat.ci_low,
-                                                          "ci_high": stat.ci_high, "n": stat.n}
-    return rows
-
-
-def _cell(stat: dict[str, float] | None) -> str:
-    if stat is None:
-        return ""
-    return f"{stat['value']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
 
 
 def add_commands(commands: Any) -> None:
