@@ -1,13 +1,10 @@
 """Claim: the word error rate of Whisper base on espeak-ng speech, per voice, clean and at 10 dB SNR (white and
-babble noise), plus over a telephone line; and the speech channel's throughput: instances per minute of a
-multiple-choice scenario evaluated as text and as speech.
+babble noise), plus over a telephone line. (The speech channel's throughput is benchmarks/voice_throughput.py.)
 
 WER: the 30 latency questions of tony.voice.latency (written for tony) spoken by each standard voice, corpus WER
-with a bootstrap interval over sentences. Throughput: `tony run` of OpenBookQA (from the data root, 4 options)
-with smollm2-135m-instruct and perturbations=speech, on a fresh store and a fresh transcript cache, timed whole
-(text and speech of every instance), so instances per minute counts each instance once.
+with a bootstrap interval over sentences.
 
-    .venv/bin/python benchmarks/voice_wer.py --throughput-instances 100
+    .venv/bin/python benchmarks/voice_wer.py
 
 Writes benchmarks/results/voice_wer.json.
 """
@@ -17,10 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
 from pathlib import Path
 
 from tony.voice.audio import add_noise, telephone
@@ -52,30 +45,9 @@ def word_error_rates() -> list[dict]:
     return rows
 
 
-def throughput(instances: int, data: str) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, TONY_CACHE_DIR=str(Path(tmp) / "cache"))
-        cache = Path(os.environ.get("TONY_CACHE_DIR") or Path.home() / ".cache" / "tony")
-        (Path(tmp) / "cache").mkdir()
-        for name in cache.glob("whisper-base*"):  # the assembled model, not the transcripts
-            (Path(tmp) / "cache" / name.name).symlink_to(name)
-        entry = f"openbookqa:model=smollm2-135m-instruct,max_instances={instances},perturbations=speech"
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "tony.cli", "run", entry, "--store", str(Path(tmp) / "store"),
-                        "--data", data], check=True, env=env)
-        wall = time.perf_counter() - start
-    return {"entry": entry, "instances": instances, "wall_s": wall, "instances_per_minute": 60 * instances / wall}
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--throughput-instances", type=int, default=100)
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     out = {"load_before": os.getloadavg(), "wer": word_error_rates()}
-    if args.throughput_instances:
-        out["throughput"] = throughput(args.throughput_instances, args.data)
-        print(out["throughput"])
     out["load_after"] = os.getloadavg()
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=1))

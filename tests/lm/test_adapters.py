@@ -77,6 +77,24 @@ def test_joint_shuffles_with_the_seed_and_records_the_order():
     assert adapter.score(QUESTION, [Completion(continuation_logprobs=scores)], context).stats["accuracy"] == 1.0
 
 
+def test_joint_takes_the_option_a_generating_model_names_where_its_letters_tie():
+    """A model that only generates (an audio model) ties every letter when it says no letter; the option its
+    answer names in words is then its choice. A tie whose text names none, or two, stands (the first shown)."""
+    adapter = JointAdapter(AdapterSpec(method="multiple_choice_joint"), PromptFormat())
+    _, context = adapter.requests(QUESTION, [], np.random.default_rng(3))
+    shown = context["options"]
+    tied = (0.0, 0.0, 0.0)
+    said = adapter.score(QUESTION, [Completion(text="I think it's paris.", continuation_logprobs=tied)], context)
+    assert said.prediction == "Paris" and said.correct and said.details["chosen_by"] == "option named"
+    assert said.details["scores"][shown.index("Paris")] == 0.0 and said.confidence == pytest.approx(1.0)
+    for text in ["No idea.", "Paris or Lyon?", ""]:
+        unsure = adapter.score(QUESTION, [Completion(text=text, continuation_logprobs=tied)], context)
+        assert unsure.prediction == shown[0] and "chosen_by" not in unsure.details
+    # A scored answer is never overridden by its text.
+    lyon = tuple(0.0 if o == "Lyon" else -2.0 for o in shown)
+    assert adapter.score(QUESTION, [Completion(text="Paris", continuation_logprobs=lyon)], context).prediction == "Lyon"
+
+
 def test_generation_scores_exact_and_quasi_exact_match():
     adapter = GenerationAdapter(AdapterSpec(method="generation", max_tokens=5), PromptFormat())
     item = Instance("a", "What is 2 plus 2?", (Reference("4", (CORRECT_TAG,)),))

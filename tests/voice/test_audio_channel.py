@@ -11,9 +11,10 @@ import pytest
 
 from tony.core.errors import DataError
 from tony.core.registry import registry
+from tony.lm.adapters.multiple_choice import UNCHOSEN_LOGPROB
 from tony.lm.types import Instance, Reference, Request
 from tony.voice.audio import wav_bytes
-from tony.voice.audio_model import UNCHOSEN_LOGPROB, OpenAIAudioModel, chosen, cut_at_stop, messages
+from tony.voice.audio_model import OpenAIAudioModel, chosen, cut_at_stop, messages
 from tony.voice.channel import OPTIONS_READ_OUT, SpeechChannel, channel_perturbations, speech_stats
 from tony.voice.options import is_multiple_choice, read_out
 from tony.voice.serve import BadRequest, max_tokens_of, parse_request
@@ -106,6 +107,8 @@ def test_a_request_becomes_messages_with_the_audio_where_its_marker_was():
     ("I think it is Paris, not London.", (" London", " Paris", " Rome"), None),  # two options named
     ("It is Paris.", (" London", " Paris", " Rome"), 1),
     ("I live in New York.", (" York", " New York"), 1),  # York only inside New York
+    ("it is mercury", (" Mercury.", " Venus."), 0),  # case and the option's full stop do not matter
+    ("A Parisian cafe.", (" London", " Paris"), None),  # whole words only
     ("Nothing here", (" A", " B"), None),
 ])
 def test_the_generated_choice_is_read_from_the_answer(answer, continuations, choice):

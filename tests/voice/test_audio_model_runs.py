@@ -1,7 +1,8 @@
 """Language-model runs whose model hears: `openai_audio` against a real `tony voice serve` (the cascade with
 SmolLM2 on 127.0.0.1), two instances of a multiple-choice file, as text and spoken by the speech channel sent as
 audio. The spoken prompt reaches the server as an input_audio part where its marker was, and the answer is
-scored as in text (a generated letter standing for the letters' scores)."""
+scored as in text (a generated letter standing for the letters' scores); each spoken answer is kept as the run's
+artifact and played on the drill-down beside its transcript."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import pytest
 from tony import api
 from tony.core.store import Store
 from tony.lm import api as lm
+from tony.lm.adapters.multiple_choice import UNCHOSEN_LOGPROB
+from tony.lm.report.paths import instances_page
 from tony.lm.run import LMRunSpec
-from tony.voice.audio_model import UNCHOSEN_LOGPROB
+from tony.report import build_site
+from tony.voice.audio import read_wav
 from tony.voice.cascade import Cascade
 from tony.voice.channel import channel_perturbations
 from tony.voice.serve import serve
@@ -66,6 +70,9 @@ def test_multiple_choice_spoken_to_an_audio_model_is_scored_by_its_generated_let
         assert completion["text"]  # what the model said, kept
         assert sorted(set(scores)) in ([0.0], [UNCHOSEN_LOGPROB, 0.0])  # one letter chosen, or none
         assert record["prediction"] in record["details"]["options"]
+        if record["details"].get("chosen_by") == "option named":  # no letter said: the option said in words
+            assert record["prediction"].casefold() in completion["text"].casefold()
+        assert Store(store).artifacts(f"spoken/{completion['audio']}")  # the spoken choice is kept too
     spoken = [r for r in records if r["perturbation"]]
     for record in spoken:  # the audio sent is the question spoken: Whisper hears it back
         speech = record["instance"]["extra"]["speech"]
@@ -79,13 +86,30 @@ def test_multiple_choice_spoken_to_an_audio_model_is_scored_by_its_generated_let
     assert not any(n.startswith("word_error_rate") for n in names)  # sent as audio: nothing transcribed
 
 
-def test_a_generation_run_sends_its_turns_with_the_spoken_question(tmp_path, base_url):
+def test_a_generation_run_sends_its_turns_with_the_spoken_question_and_keeps_the_spoken_answer(tmp_path, base_url):
     store = str(tmp_path / "store")
     records = run(spoken_spec(tmp_path, base_url, "generation"), store)
+    [run_id] = {r["run_id"] for r in Store(store).runs()}
+    build_site(Store(store), tmp_path / "site", workers=1)
+    html = (tmp_path / "site" / instances_page(run_id, 1)).read_text()
+    errors = words = 0
     for record in records:
-        request = record["exchanges"][0]["request"]
+        request, completion = record["exchanges"][0]["request"], record["exchanges"][0]["completion"]
         assert request["messages"][-1][0] == "user"  # a chat endpoint gets the conversation as turns
         assert (MARKER.search(request["messages"][-1][1]) is not None) == (record["perturbation"] is not None)
-        assert record["exchanges"][0]["completion"]["text"]
+        assert completion["text"]
+        # The answer as spoken, kept with the run: Whisper hears in it what the server said it said (the stop
+        # string cuts the transcript, never the audio, so only the transcript's words are counted).
+        [artifact] = Store(store).artifacts(f"spoken/{completion['audio']}")
+        assert artifact.run_id == run_id
+        heard = transcriber().transcribe(read_wav(artifact.path.read_bytes(), what="answer")).text
+        said = word_errors(completion["text"], " ".join(heard.split()[:len(completion["text"].split())]))
+        errors, words = errors + said.errors, words + said.words
+        assert f'src="audio/{completion["audio"]}.wav"></audio> <span class="said">' in html
+        assert (tmp_path / "site" / "lm" / "audio" / f"{completion['audio']}.wav").read_bytes() == \
+            artifact.path.read_bytes()
+    # Whisper base mishears a short espeak-ng answer now and then ("a spider has 8 legs" once came back as one
+    # word), so the bound is on the answers together: about 0.2 measured.
+    assert errors / words <= 0.4
     names = {s["name"] for s in Store(store).stats()}
     assert {"exact_match", "exact_match@speech:en-gb"} <= names

@@ -164,8 +164,11 @@ class LMTask:
                                     **verdict))
         records = self.scenario.grade_records(records, self.store)  # tony.safety's scenarios add their labels
         payloads = [(item, record.to_json()) for (item, *_), record in zip(planned, records, strict=True)]
-        for kind in {type(p) for p in self.perturbations}:  # files the records name (spoken prompts) go first
-            kind.keep_artifacts([payload for _, payload in payloads], self.store, self.spec.key())
+        # Files the records name (spoken answers, spoken prompts) go into the store before the records do.
+        batch, run_id = [payload for _, payload in payloads], self.spec.key()
+        type(self.source).keep_artifacts(batch, self.store, run_id)
+        for kind in {type(p) for p in self.perturbations}:
+            kind.keep_artifacts(batch, self.store, run_id)
         return payloads
 
     def _answer(self, requests: list[Request]) -> list[Completion | RequestError]:

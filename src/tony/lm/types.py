@@ -156,9 +156,15 @@ class Completion:
     """Seconds the model spent on this request (the original time, even when served from cache)."""
     cached: bool = False
     """True when the answer came from the request cache."""
+    audio: str = ""
+    """A model that speaks (tony.voice.audio_model): the SHA-256 of its spoken answer, a WAV file kept as the
+    run's artifact; "" otherwise. `text` is then the answer's transcript."""
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        form = asdict(self)
+        if not self.audio:
+            form.pop("audio")  # records and cached answers of models that do not speak keep the form they had
+        return form
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Completion:

@@ -5,28 +5,34 @@ A prompt's text goes as `text` content parts; where it holds a spoken prompt's m
 sent as audio, tony.voice.spoken) the audio goes there as an `input_audio` part. A conversation request
 (`Request.messages`, chat=true) keeps its turns, the system turn as the system message. The answer is the
 transcript of the spoken reply (what the endpoint says it said), cut at the request's stop strings, and is
-scored as a text answer is.
+scored as a text answer is. The reply's audio is kept as a content-hashed WAV (tony.voice.spoken) named in the
+completion's `audio`, and goes into the store with the records (tony.voice.artifacts), where the drill-down
+plays it beside its transcript.
 
 A scoring request (multiple choice: the letters " A", " B", ... or the options as continuations) cannot be
 scored by an endpoint that only speaks, so the model's generated choice stands for it: the continuation its
 answer names gets log-probability 0 and every other UNCHOSEN_LOGPROB; an answer that names none gives them
-all 0 (no choice: the adapter's tie, its first option shown), and its text is kept in the completion.
+all 0, and its text is kept in the completion: the joint adapter then takes the option the answer names in words
+(options read out, answered "Mercury" rather than "A"), and where it names none the tie stands (its first option
+shown).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from tony.lm.adapters.multiple_choice import UNCHOSEN_LOGPROB, named_option
 from tony.lm.clients.models import ModelSource
 from tony.lm.types import Client, Completion, Request
 from tony.voice.client import OpenAIAudioClient, audio_part
-from tony.voice.spoken import load_audio, split_marked
+from tony.voice.spoken import load_audio, split_marked, store_audio
+
+if TYPE_CHECKING:
+    from tony.core.store import Store
 
 CHOICE_MAX_TOKENS = 16
 """Tokens a multiple-choice answer may take (a letter, or a short option)."""
-UNCHOSEN_LOGPROB = -1e9
-"""The log-probability given to the options the model did not choose (a probability of 0 for every purpose)."""
 _LETTER = (re.compile(r"^\W*([A-Z])\W*$"), re.compile(r"^\s*\(([A-Za-z])\)"), re.compile(r"^\s*([A-Z])\s*[).:,]"),
            re.compile(r"\b(?:answer|option|choice|letter)\s+(?:is\s+)?\(?([A-Za-z])\b", re.IGNORECASE))
 """Where an answer names a letter: alone, first in brackets or before punctuation, or after "answer is"."""
@@ -57,6 +63,12 @@ class OpenAIAudioModel(ModelSource):
     def takes_messages(self) -> bool:
         return True
 
+    @classmethod
+    def keep_artifacts(cls, records: list[dict[str, Any]], store: Store, run_id: str) -> None:
+        from tony.voice.artifacts import keep_spoken_answers
+
+        keep_spoken_answers(store, run_id, records)
+
     def load(self) -> Client:
         return AudioModelClient(OpenAIAudioClient(self.base_url, self.model, voice=self.voice,
                                                   api_key_env=self.api_key_env, timeout_s=self.timeout_s),
@@ -76,14 +88,15 @@ class AudioModelClient:
     def _complete(self, request: Request) -> Completion:
         tokens = CHOICE_MAX_TOKENS if request.is_scoring else request.max_tokens
         reply = self.endpoint.ask(messages(request), tokens)
+        audio = store_audio(reply.audio) if len(reply.audio) else ""
         if request.is_scoring:
             choice = chosen(reply.transcript, request.continuations)
             scores = tuple(0.0 if choice is None or i == choice else UNCHOSEN_LOGPROB
                            for i in range(len(request.continuations)))
             return Completion(text=reply.transcript, continuation_logprobs=scores,
-                              continuation_lengths=(1,) * len(scores), wall_s=reply.total_s)
+                              continuation_lengths=(1,) * len(scores), wall_s=reply.total_s, audio=audio)
         text = cut_at_stop(reply.transcript, request.stop)
-        return Completion(text=text, completion_tokens=len(text.split()), wall_s=reply.total_s)
+        return Completion(text=text, completion_tokens=len(text.split()), wall_s=reply.total_s, audio=audio)
 
     def close(self) -> None:
         """Stateless: nothing to release."""
@@ -105,8 +118,8 @@ def messages(request: Request) -> list[dict[str, Any]]:
 
 
 def chosen(answer: str, continuations: tuple[str, ...]) -> int | None:
-    """Which continuation the answer names: a letter (for lettered options) or the one option whose text it holds
-    (not counting an option held only inside a longer one); None where it names none, or several."""
+    """Which continuation the answer names: a letter (for lettered options) or the one option it says
+    (`named_option`); None where it names none, or several."""
     options = [c.strip() for c in continuations]
     if all(len(o) == 1 and o.isalpha() for o in options):
         for pattern in _LETTER:
@@ -114,11 +127,7 @@ def chosen(answer: str, continuations: tuple[str, ...]) -> int | None:
             if found and found.group(1).upper() in options:
                 return options.index(found.group(1).upper())
         return None
-    said = answer.casefold()
-    named = [o.casefold() for o in options if o and o.casefold() in said]
-    # An option named only as part of a longer one ("York" in "New York") is not named on its own.
-    alone = [o for o in named if not any(o != other and o in other for other in named)]
-    return [o.casefold() for o in options].index(alone[0]) if len(alone) == 1 else None
+    return named_option(answer, options)
 
 
 def cut_at_stop(text: str, stop: tuple[str, ...]) -> str:

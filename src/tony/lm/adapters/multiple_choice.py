@@ -18,8 +18,10 @@ Each verdict has two per-instance stats:
 
 from __future__ import annotations
 
+import re
 import string
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,23 @@ from tony.lm.metrics.multiple_choice import accuracy
 from tony.lm.types import Completion, Instance, Request
 
 LETTERS = string.ascii_uppercase
+UNCHOSEN_LOGPROB = -1e9
+"""The score of an option a model that only generates did not choose (a probability of 0 for every purpose)."""
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def named_option(answer: str, options: Sequence[str]) -> int | None:
+    """The one option whose words the answer says, in order, as whole words ("Mercury." in "It is mercury"), not
+    counting an option said only inside a longer one ("York" in "New York"); None where it names none, or
+    several."""
+    said = f" {_words(answer)} "
+    words = [_words(o) for o in options]
+    named = {w for w in words if w and f" {w} " in said}
+    alone = [w for w in named if not any(w != other and f" {w} " in f" {other} " for other in named)]
+    return words.index(alone[0]) if len(alone) == 1 and words.count(alone[0]) == 1 else None
 
 
 def _options(instance: Instance) -> list[str]:
@@ -121,4 +140,12 @@ class JointAdapter(_MultipleChoice):
         return [Request(prompt=prompt, continuations=letters, shared_prefix=shared)], {"options": shown}
 
     def score(self, instance: Instance, completions: list[Completion], context: dict[str, Any]) -> Scored:
-        return self._verdict(instance, context["options"], list(completions[0].continuation_logprobs), {})
+        completion, options = completions[0], context["options"]
+        scores = list(completion.continuation_logprobs)
+        # A model that only generates (an audio model, tony.voice.audio_model) ties the letters when its answer
+        # says none; the option it names in words, where it names exactly one, is then its choice.
+        named = named_option(completion.text, options) if completion.text and len(set(scores)) == 1 else None
+        if named is None:
+            return self._verdict(instance, options, scores, {})
+        scores = [0.0 if i == named else UNCHOSEN_LOGPROB for i in range(len(scores))]
+        return self._verdict(instance, options, scores, {"chosen_by": "option named"})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import atexit
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from tony.core.errors import ModelError
 from tony.core.files import file_digest
@@ -17,6 +17,7 @@ from tony.core.spec import Spec
 from tony.lm.types import Client
 
 if TYPE_CHECKING:
+    from tony.core.store import Store
     from tony.lm.chat import ChatTemplate
 
 _POOL: dict[str, Client] = {}
@@ -43,6 +44,11 @@ class ModelSource(Spec):
         """Whether the model takes a conversation as (role, content) turns (`Request.messages`) and applies its
         own template, as an OpenAI-compatible chat endpoint does."""
         return False
+
+    @classmethod
+    def keep_artifacts(cls, records: list[dict[str, Any]], store: Store, run_id: str) -> None:
+        """Put the files a batch of records (as stored: JSON) names in its completions into the run's store,
+        before the batch is stored: a model's spoken answers, say. Nothing by default."""
 
     def client(self) -> Client:
         """The loaded client, shared within this process."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,7 +35,7 @@ ERROR = '<span class="badge wrong" title="not answered: see the reason below">er
 UNSHOWN_COMPLETION = ("tokens", "logprobs", "continuation_lengths", "processed_tokens")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 AUDIO_FOLDER = "audio"
-"""Where a run's spoken prompts go, beside its drill-down pages."""
+"""Where a run's spoken prompts and answers go, beside its drill-down pages."""
 
 
 @dataclass
@@ -65,7 +65,7 @@ class RunRecords:
     errors: int = 0
     """Records whose request could not be answered (their error set)."""
     audio: dict[str, Path] = field(default_factory=dict)
-    """The spoken prompts the panels play: site path -> the store artifact copied there."""
+    """The spoken prompts and answers the panels play: site path -> the store artifact copied there."""
 
 
 def read_records(store: Store, run_id: str) -> RunRecords:
@@ -83,12 +83,12 @@ def read_records(store: Store, run_id: str) -> RunRecords:
                 group = groups[record.key] = Group(record.instance.id, record.draw, record.instance.subgroup)
             group.more[item_id] = _unshown(record)
             errors += not record.answered
-            played = spoken_audio(store, record)
-            audio |= {played[0]: played[1]} if played else {}
+            played = spoken_files(store, record)
+            audio |= {f"{paths.FOLDER}/{AUDIO_FOLDER}/{digest}.wav": file for digest, file in played.items()}
             if not record.is_original:
-                group.variants.append(panel(item_id, record, heard=played is not None))
+                group.variants.append(panel(item_id, record, played=played.keys()))
                 continue
-            group.original = panel(item_id, record)
+            group.original = panel(item_id, record, played=played.keys())
             group.correct = record.correct
             group.error = not record.answered
             if record.confidence is not None and record.correct is not None:
@@ -98,27 +98,36 @@ def read_records(store: Store, run_id: str) -> RunRecords:
             return RunRecords(list(groups.values()), count, calibration, errors, audio)
 
 
-def spoken_audio(store: Store, record: LMRecord) -> tuple[str, Path] | None:
-    """(site path, artifact file) of the spoken prompt of a speech-channel record (tony.voice.artifacts), where the
-    store holds it; None otherwise."""
+def spoken_digest(record: LMRecord) -> str | None:
+    """The SHA-256 of a speech-channel record's spoken prompt (tony.voice.channel), if it has one."""
     speech = record.instance.extra.get("speech")
     digest = speech.get("audio") if isinstance(speech, dict) else None
-    if not (isinstance(digest, str) and SHA256.fullmatch(digest)) or not store.artifact_path(digest).is_file():
-        return None
-    return f"{paths.FOLDER}/{AUDIO_FOLDER}/{digest}.wav", store.artifact_path(digest)
+    return digest if isinstance(digest, str) and SHA256.fullmatch(digest) else None
+
+
+def spoken_files(store: Store, record: LMRecord) -> dict[str, Path]:
+    """The spoken audio of a record the store holds (tony.voice.artifacts), SHA-256 -> artifact file: its spoken
+    prompt, and the spoken answer of each completion of a model that speaks."""
+    answers = (e.completion.audio for e in record.exchanges if e.completion is not None)
+    digests = [spoken_digest(record), *(a for a in answers if SHA256.fullmatch(a))]
+    return {d: store.artifact_path(d) for d in digests if d is not None and store.artifact_path(d).is_file()}
+
+
+def _player(digest: str, transcript: str, css: str) -> str:
+    """A player of spoken audio (a hash-named file beside the page) with its transcript."""
+    return (f'<audio controls preload="none" src="{AUDIO_FOLDER}/{digest}.wav"></audio> '
+            f'<span class="{css}">{text(transcript)}</span>')
 
 
 def _heard(speech: dict[str, Any]) -> str:
-    """The player of a spoken prompt (a hash-named file) beside what was heard of it (or spoken, where the audio
-    itself was sent)."""
+    """The spoken prompt beside what was heard of it (or spoken, where the audio itself was sent)."""
     heard = speech.get("heard", speech.get("spoken", ""))
-    return (f'<dt>spoken prompt</dt><dd><audio controls preload="none" src="{AUDIO_FOLDER}/{speech["audio"]}.wav">'
-            f'</audio> <span class="heard">{text(heard)}</span></dd>')
+    return f'<dt>spoken prompt</dt><dd>{_player(speech["audio"], heard, "heard")}</dd>'
 
 
-def panel(item_id: str, record: LMRecord, *, heard: bool = False) -> str:
-    """One record (stored as `item_id`): its prompts and completions, prediction, stats and references; with
-    `heard`, the player of its spoken prompt (whose artifact `spoken_audio` found) beside its transcript."""
+def panel(item_id: str, record: LMRecord, *, played: Collection[str] = ()) -> str:
+    """One record (stored as `item_id`): its prompts and completions, prediction, stats and references; the
+    spoken prompt and answers among `played` (hashes whose files the page has beside it) with players."""
     perturbation = record.perturbation
     if perturbation is not None:
         heading = (f'{text(perturbation.label or perturbation.name)}'
@@ -127,7 +136,7 @@ def panel(item_id: str, record: LMRecord, *, heard: bool = False) -> str:
         heading = "original"
     item = text(item_id)
     exchanges = record.exchanges
-    sent = "".join(_exchange(e, i, len(exchanges)) for i, e in enumerate(exchanges))
+    sent = "".join(_exchange(e, i, len(exchanges), played) for i, e in enumerate(exchanges))
     correct, error = record.correct, record.error
     badge = ERROR if error else "" if correct is None else RIGHT if correct else WRONG
     error_html = f'<dt>error</dt><dd><span class="error">{text(error)}</span></dd>' if error else ""
@@ -137,7 +146,7 @@ def panel(item_id: str, record: LMRecord, *, heard: bool = False) -> str:
     references = "".join(_reference(r) for r in record.instance.references)
     prediction = record.prediction
     prediction_html = f'<span class="prediction">{text("" if prediction is None else prediction)}</span>'
-    heard_html = _heard(record.instance.extra["speech"]) if heard else ""
+    heard_html = _heard(record.instance.extra["speech"]) if spoken_digest(record) in played else ""
     return (f'<section class="variant" data-item="{item}"><h4>{heading}</h4>{sent}<dl class="facts">{heard_html}'
             f'<dt>prediction</dt><dd>{prediction_html} {badge}</dd>{error_html}'
             f'{confidence_html}<dt>stats</dt><dd>{stats}</dd></dl><h5>references</h5><ul class="refs">{references}'
@@ -163,7 +172,7 @@ def _reference(reference: Reference) -> str:
     return f'<li{css}><span class="ref">{text(reference.output)}</span>{labels}</li>'
 
 
-def _exchange(exchange: Exchange, index: int, total: int) -> str:
+def _exchange(exchange: Exchange, index: int, total: int, played: Collection[str]) -> str:
     request, completion = exchange.request, exchange.completion
     prompt, shared = request.prompt, request.shared_prefix
     number_ = f" {index + 1} of {total}" if total > 1 else ""
@@ -190,6 +199,8 @@ def _exchange(exchange: Exchange, index: int, total: int) -> str:
                   f"<tbody>{rows}</tbody></table>")
     else:
         answer = pre(completion.text, "completion")
+    if completion.audio in played:  # a model that speaks: its answer as it said it, beside the transcript
+        answer = f'<p class="spoken">spoken answer {_player(completion.audio, completion.text, "said")}</p>{answer}'
     return f'{heading}<h5>completion <span class="muted">({cost})</span></h5>{answer}'
 
 
@@ -228,7 +239,7 @@ def pager(run_id: str, current: int, total: int) -> str:
 
 
 def instance_pages(run: dict[str, Any], records: RunRecords) -> Iterator[Page | Asset]:
-    """The drill-down pages of a run (none when it has no records), and the spoken prompts they play."""
+    """The drill-down pages of a run (none when it has no records), and the spoken audio they play."""
     yield from (Asset(path, source) for path, source in records.audio.items())
     run_id, labels = run["run_id"], run["labels"]
     what = " \u00b7 ".join(str(labels.get(k, "")) for k in ("scenario", "model", "method"))
