@@ -11,8 +11,10 @@ test images of the seed-averaged correctness.
 
     .venv/bin/python benchmarks/vision_priors.py                      # 3 seeds, p = 0.9, 1.0, 0, 2 rounds
     .venv/bin/python benchmarks/vision_priors.py --seeds 5 --rounds 3 --steps 250 --combined
+    .venv/bin/python benchmarks/vision_priors.py --object-textures road+water+bricks+dots --object-tie 0.5
 
-Writes benchmarks/results/vision_priors.json.
+Writes benchmarks/results/vision_priors.json, or with --object-textures (each class's object textured, a genuine
+texture cue in every set beside the spurious background) benchmarks/results/vision_priors_objects_q<Q>.json.
 """
 
 from __future__ import annotations
@@ -55,22 +57,31 @@ def main() -> None:
     parser.add_argument("--spurious", type=float, nargs="+", default=[0.9, 1.0, 0.0])
     parser.add_argument("--rounds", type=int, default=2, help="co- and self-training rounds (the study's default: 3)")
     parser.add_argument("--steps", type=int, default=150, help="training steps per model (the study's default: 250)")
+    parser.add_argument("--width", type=int, default=8, help="channels of each model (the study's default: 8)")
     parser.add_argument("--combined", action="store_true", help="also run co_train_combined")
+    parser.add_argument("--object-textures", help="each class's object texture, joined by + (default: flat objects)")
+    parser.add_argument("--object-tie", type=float, default=0.5, help="q, with --object-textures (default 0.5)")
     parser.add_argument("--store", default="/tmp/tony-priors-bench")
     args = parser.parse_args()
+    objects = {"object_textures": args.object_textures.split("+"), "object_tie": args.object_tie} \
+        if args.object_textures else {}
+    wide = f"_w{args.width}" if args.width != 8 else ""
+    results = RESULTS.with_name(f"vision_priors_objects_q{args.object_tie:g}{wide}.json") if objects else RESULTS
 
     from tony.core.store import Store
     from tony.vision.priors.study import PriorsStudySpec, run_study
 
-    out: dict[str, Any] = {"seeds": args.seeds, "rounds": args.rounds, "steps": args.steps, "settings": {}}
+    out: dict[str, Any] = {"seeds": args.seeds, "rounds": args.rounds, "steps": args.steps, "width": args.width,
+                           **objects, "settings": {}}
     started = time.perf_counter()
     for p in args.spurious:
         runs: dict[str, dict[str, np.ndarray]] = {}
         stats: dict[str, dict[str, Any]] = {}
         for method in (*METHODS, *(("co_train_combined",) if args.combined else ())):
             priors = [SHAPE, TEXTURE, STANDARD] if method == "single" and p == args.spurious[0] else [SHAPE, TEXTURE]
-            spec = PriorsStudySpec.parse({"setting": {"spurious": p}, "method": method, "priors": priors,
-                                          "rounds": args.rounds, "train": {"steps": args.steps},
+            spec = PriorsStudySpec.parse({"setting": {"spurious": p, **objects}, "method": method, "priors": priors,
+                                          "rounds": args.rounds,
+                                          "train": {"steps": args.steps, "width": args.width},
                                           "seeds": args.seeds})
             t0 = time.perf_counter()
             result = run_study(spec, args.store)
@@ -97,9 +108,9 @@ def main() -> None:
                           "comparisons": {k: [round(v["mean"], 3), *np.round(v["seeds_ci"], 3).tolist()]
                                           for k, v in comparisons.items()}}, indent=1), flush=True)
     out["wall_s"] = time.perf_counter() - started
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(out, indent=1))
-    print(f"wrote {RESULTS} ({out['wall_s']:.0f} s)")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(out, indent=1))
+    print(f"wrote {results} ({out['wall_s']:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -182,6 +182,18 @@ def test_foreground_correlation_with_a_texture_list():
     assert set(fg[labels == 0]) == {"dots"} and set(fg[labels == 1]) == {"stripes"}  # correlation 0: always the other
 
 
+def test_the_foreground_can_follow_the_class_apart_from_the_background():
+    """foreground_correlation ties the object's texture to the class on its own: here always, while the background
+    never shows its class's texture (spurious_correlation 0)."""
+    data = WORLD.generate(400, seed=3, classes=["bar", "bullseye"], foregrounds=["stripes", "dots"],
+                          backgrounds=["snow", "sand"], foreground_for_class={"bar": "stripes", "bullseye": "dots"},
+                          background_for_class={"bar": "snow", "bullseye": "sand"}, spurious_correlation=0.0,
+                          foreground_correlation=1.0)
+    fg, bg, labels = data.attributes["foreground"], data.attributes["background"], data.labels.numpy()
+    assert set(fg[labels == 0]) == {"stripes"} and set(fg[labels == 1]) == {"dots"}
+    assert set(bg[labels == 0]) == {"sand"} and set(bg[labels == 1]) == {"snow"}
+
+
 def test_other_sizes_render():
     big = ShapeWorld(size=64).generate(50, seed=0)
     assert big.images.shape == (50, 3, 64, 64)
@@ -203,6 +215,7 @@ def test_smooth_noise_equals_torch_bilinear_interpolation():
     {"background_for_class": {"disc": "snow"}, "classes": ["square"]},
     {"foreground_for_class": {"disc": "moss"}},
     {"spurious_correlation": 1.5},
+    {"foreground_correlation": -0.1},
     {"n": -1},
     {"seed": -3},
 ])

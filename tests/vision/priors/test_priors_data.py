@@ -33,6 +33,24 @@ def test_the_cue_follows_the_class_in_the_labeled_set_only(p):
     assert (data.labeled.attributes["foreground"] == "plain").all()
 
 
+OBJECTS = ("road", "water", "bricks", "dots")
+
+
+@pytest.mark.parametrize("q", [0.0, 0.6, 1.0])
+def test_object_textures_follow_the_class_as_often_in_every_set(q):
+    """The genuine texture cue: in every set an object shows its class's texture with probability q + (1 - q) / K,
+    independently of the background, which still follows the class in the labeled set only (p = 0.9)."""
+    data = make_setting(Setting.parse({**SMALL, "spurious": 0.9, "object_textures": OBJECTS, "object_tie": q}), 0)
+    for part in (data.labeled, data.unlabeled, data.test):
+        own = np.asarray(OBJECTS)[part.labels.numpy()] == part.attributes["foreground"]
+        assert own.mean() == pytest.approx(q + (1 - q) / 4, abs=0.06)
+        assert set(part.attributes["foreground"]) <= set(OBJECTS)
+    background = {name: np.mean(part.attributes["cue"] == part.labels.numpy())
+                  for name, part in (("labeled", data.labeled), ("test", data.test))}
+    assert background["labeled"] == pytest.approx(0.925, abs=0.06)
+    assert background["test"] == pytest.approx(0.25, abs=0.06)
+
+
 def test_seeds_draw_new_training_images_but_keep_the_test_set():
     setting = Setting.parse({**SMALL, "labeled": 8, "unlabeled": 8, "test": 8})
     first, second = make_setting(setting, 0), make_setting(setting, 1)
@@ -48,6 +66,9 @@ def test_seeds_draw_new_training_images_but_keep_the_test_set():
     ({"textures": ["plain", "grass"]}, "one background texture per class"),
     ({"dataset": "fashion-mnist", "labeled": 50_000, "unlabeled": 20_000}, "Fashion-MNIST has 60,000 training"),
     ({"dataset": "fashion-mnist", "test": 20_000}, "ask for fewer"),
+    ({"object_textures": ["road", "water"]}, "2 textures for 4 classes: give one per class"),
+    ({"object_textures": ["road", "water", "grass", "dots"]}, "share grass: a texture must tell either"),
+    ({"object_textures": ["road", "water", "bricks", "dots"], "object_tie": 1.2}, r"object_tie q must be in \[0, 1\]"),
 ])
 def test_bad_settings_are_one_line_errors(fields, message):
     with pytest.raises(SpecError, match=message):
@@ -84,6 +105,16 @@ def test_cue_conflict_images_keep_shape_and_texture_from_the_named_classes():
     assert conflict_classes(np.array([0, 1, 2, 0, 1, 2]), 3).tolist() == [1, 2, 0, 2, 0, 1]
     with pytest.raises(SpecError, match="use --dataset world"):
         cue_conflict_set(Setting.parse({"dataset": "fashion-mnist"}))
+
+
+def test_with_object_textures_the_conflict_is_the_object_s_texture():
+    setting = Setting.parse({**SMALL, "test": 48, "object_textures": OBJECTS, "object_tie": 0.0})
+    conflict = cue_conflict_set(setting)
+    labels, cues = conflict.labels.numpy(), conflict.attributes["cue"]
+    assert (labels != cues).all()
+    assert (conflict.attributes["foreground"] == np.asarray(OBJECTS)[cues]).all()  # always, whatever q
+    assert 0 < np.mean(conflict.attributes["background"] == np.asarray(setting.textures)[labels]) < 0.5  # uniform
+    assert len(set(zip(labels, cues, strict=True))) == 12
 
 
 def test_shape_bias_by_hand():

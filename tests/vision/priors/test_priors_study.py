@@ -122,6 +122,8 @@ def test_the_cli_prints_json_and_a_table(co_trained, store_url, tmp_path, capsys
     (["--dataset", "fashion-mnist", "--labeled", "70000"], "Fashion-MNIST has 60,000 training"),
     (["--priors", "shape", "--method", "co_train"], "co_train needs at least two priors"),
     (["--spec", "missing.yaml"], "spec file not found"),
+    (["--object-textures", "road+water+snow+dots"], "share snow: a texture must tell either"),
+    (["--object-textures", "road+water+lava+dots"], "unknown foreground texture 'lava'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

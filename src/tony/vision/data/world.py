@@ -95,17 +95,20 @@ class ShapeWorld(Spec):
                  foregrounds: Sequence[str] | None = None, backgrounds: Sequence[str] | None = None,
                  foreground_for_class: Mapping[str, str] | None = None,
                  background_for_class: Mapping[str, str] | None = None,
-                 spurious_correlation: float = 1.0, progress: bool = False) -> ImageDataset:
+                 spurious_correlation: float = 1.0, foreground_correlation: float | None = None,
+                 progress: bool = False) -> ImageDataset:
         """Images start .. start+n-1 of stream `seed`, as a uint8 dataset with masks and attributes.
 
         classes: the shapes to draw (default all 40), image i showing ``classes[i % len(classes)]``.
         foregrounds / backgrounds: the textures drawn uniformly for objects / backgrounds (default all).
         foreground_for_class / background_for_class: a texture per class; an image of that class gets it
         with probability `spurious_correlation`, else one of the other listed textures, uniformly.
+        foreground_correlation: that probability for the foreground alone (default: `spurious_correlation`), so
+        an object's texture and its background can follow the class to different degrees.
         """
         classes = tuple(classes) if classes is not None else self.classes
         plan = _Plan.make(classes, foregrounds, backgrounds, foreground_for_class, background_for_class,
-                          spurious_correlation)
+                          spurious_correlation, foreground_correlation)
         if n < 0 or start < 0 or seed < 0:
             raise SpecError(f"n, start and seed must be >= 0, got n={n}, start={start}, seed={seed}")
         parts: list[dict[str, np.ndarray]] = []
@@ -253,7 +256,7 @@ class _Plan:
     @classmethod
     def make(cls, classes: tuple[str, ...], foregrounds: Sequence[str] | None, backgrounds: Sequence[str] | None,
              foreground_for_class: Mapping[str, str] | None, background_for_class: Mapping[str, str] | None,
-             correlation: float) -> _Plan:
+             correlation: float, foreground_correlation: float | None = None) -> _Plan:
         if not classes:
             raise SpecError("give at least one class to draw")
         for shape in classes:
@@ -261,7 +264,10 @@ class _Plan:
                 raise SpecError(f"unknown shape {shape!r}: the world's classes are {', '.join(SHAPES)}")
         if len(set(classes)) != len(classes):
             raise SpecError("each class may be listed once")
-        if not 0.0 <= correlation <= 1.0:
-            raise SpecError(f"spurious_correlation must be in [0, 1], got {correlation}")
-        return cls(classes, _TextureChoice("foreground", classes, foregrounds, foreground_for_class, correlation),
+        foreground_correlation = correlation if foreground_correlation is None else foreground_correlation
+        for name, value in (("spurious_correlation", correlation), ("foreground_correlation", foreground_correlation)):
+            if not 0.0 <= value <= 1.0:
+                raise SpecError(f"{name} must be in [0, 1], got {value}")
+        return cls(classes, _TextureChoice("foreground", classes, foregrounds, foreground_for_class,
+                                           foreground_correlation),
                    _TextureChoice("background", classes, backgrounds, background_for_class, correlation))

@@ -26,6 +26,12 @@ def add_run(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test", type=int, help="test (and cue-conflict) images (default 1000)")
     parser.add_argument("--spurious", type=float, metavar="P",
                         help="fraction of labeled images whose cue is their class's beyond chance (default 0.9)")
+    parser.add_argument("--object-textures", metavar="T+T+...",
+                        help="world: each class's object texture, in class order (e.g. road+bricks+water+dots): a "
+                             "genuine texture cue in every set (default: flat-coloured objects)")
+    parser.add_argument("--object-tie", type=float, metavar="Q",
+                        help="with --object-textures, the fraction of images whose object shows its class's texture "
+                             "beyond chance (default 0.5)")
     parser.add_argument("--method", choices=METHODS, help="default co_train")
     parser.add_argument("--priors", help="priors joined by + (shape, texture, standard, edges, sobel, blur, bagnet, "
                                          "patch_shuffle; default shape+texture)")
@@ -44,7 +50,9 @@ def study_spec(args: argparse.Namespace) -> Any:
     fields: dict[str, Any] = read_spec_file(args.spec) if args.spec else {}
     setting, train = dict(fields.pop("setting", {}) or {}), dict(fields.pop("train", {}) or {})
     for key, value in (("dataset", args.dataset), ("path", args.data), ("labeled", args.labeled),
-                       ("unlabeled", args.unlabeled), ("test", args.test), ("spurious", args.spurious)):
+                       ("unlabeled", args.unlabeled), ("test", args.test), ("spurious", args.spurious),
+                       ("object_textures", args.object_textures and args.object_textures.split("+")),
+                       ("object_tie", args.object_tie)):
         if value is not None:
             setting[key] = value
     if args.steps is not None:

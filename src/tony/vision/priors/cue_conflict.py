@@ -1,9 +1,10 @@
 """Cue-conflict images and the shape-bias measure (Geirhos et al. 2019, on the generated world).
 
-A cue-conflict image shows the shape of one class on the texture of another: image i of class a gets the background
-texture of class ``(a + 1 + i // K) mod K``, skipping a itself (K classes), so every ordered pair of different
-classes appears equally often. A model's shape bias is the fraction of its decisions that follow the shape among
-those that follow either cue:
+A cue-conflict image shows the shape of one class on the texture of another: image i of class a gets the texture
+of class ``(a + 1 + i // K) mod K``, skipping a itself (K classes), so every ordered pair of different classes
+appears equally often. The texture is the background's, or where the setting gives classes object textures
+(`Setting.object_textures`), the object's own, on a uniform background: the cue-conflict images of Geirhos et al.
+A model's shape bias is the fraction of its decisions that follow the shape among those that follow either cue:
 
     shape_bias = #(prediction == shape class) / #(prediction in {shape class, texture class})
 
@@ -31,26 +32,27 @@ def conflict_classes(labels: np.ndarray, classes: int) -> np.ndarray:
 
 
 def cue_conflict_set(setting: Setting, n: int | None = None) -> ImageDataset:
-    """`n` (default: the setting's test size) world images, each a class's shape on another class's background;
-    labels are the shape classes, attribute ``cue`` the texture classes."""
+    """`n` (default: the setting's test size) world images, each a class's shape with another class's texture (its
+    background's, or its object's where the setting has object textures); labels are the shape classes, attribute
+    ``cue`` the texture classes."""
     if setting.dataset != "world":
         raise SpecError("cue-conflict images are made from the generated world: use --dataset world")
     count = setting.test if n is None else n
     k = len(setting.classes)
     textures = conflict_classes(np.arange(count) % k, k)
-    # The world ties one background to each class, so render one stream per texture offset and take image i from
+    # The world ties one texture to each class, so render one stream per texture offset and take image i from
     # the stream of its offset (every stream shows class i % K at position i).
+    layer, names = ("object", setting.object_textures) if setting.object_textures else ("background", setting.textures)
     parts = [world_images(setting, count, CONFLICT_STREAM + offset, biased=False,
-                          background_for_class={c: setting.textures[(i + offset) % k]
-                                                for i, c in enumerate(setting.classes)})
+                          **{f"{layer}_for_class": {c: names[(i + offset) % k] for i, c in enumerate(setting.classes)}})
              for offset in range(1, k)]
     rows = np.arange(count)
     pick = (textures - rows % k) % k - 1  # the stream (offset - 1) of each image
     first = parts[0]
     masks = None if first.masks is None else torch.stack([p.masks for p in parts])[pick, rows]  # type: ignore[misc]
+    attributes = {key: np.stack([p.attributes[key] for p in parts])[pick, rows] for key in first.attributes}
     return ImageDataset(torch.stack([p.images for p in parts])[pick, rows], first.labels, first.classes,
-                        first.hierarchy, {key: np.stack([p.attributes[key] for p in parts])[pick, rows]
-                                          for key in first.attributes}, masks)
+                        first.hierarchy, {**attributes, "cue": textures}, masks)
 
 
 def _bias(sample: np.ndarray) -> np.ndarray:

@@ -6,7 +6,9 @@ a test set where it is not.
   classes), else one of the others: a fraction p of the images carries the class's texture beyond chance, so
   p = 0 is no correlation at all and p = 1 a background that always tells the class. Unlabeled and test
   backgrounds are uniform. Objects are flat-coloured (foreground texture ``plain``), so the only texture cue is
-  the background.
+  the background, unless ``object_textures`` gives each class an object texture: then, in every set, an object
+  shows its class's texture with probability ``q + (1 - q) / K`` (q = ``object_tie``), else another class's: a
+  genuine texture cue beside the shape, as real classes have (the paper's STL-10 animals).
 - ``fashion-mnist``: Fashion-MNIST's training images (labeled, then unlabeled) and test images, with an added
   spurious cue: a 2x2 white mark on the top row, at one of K evenly spaced places; in the labeled set an image's
   mark is at its class's place with probability ``p + (1 - p) / K``, else elsewhere; in the others uniformly.
@@ -60,6 +62,12 @@ class Setting(Spec):
     """world: the shapes, one per class."""
     textures: tuple[str, ...] = WORLD_TEXTURES
     """world: each class's background texture, in class order."""
+    object_textures: tuple[str, ...] = ()
+    """world: each class's object texture, in class order, in every set (empty: flat-coloured objects, and the
+    only class-tied texture is the spurious background)."""
+    object_tie: float = 0.5
+    """q: with object_textures, the fraction of images (in every set) whose object shows its class's texture beyond
+    chance (q + (1 - q) / K in all; 0: none, 1: always)."""
     world: ShapeWorld = ShapeWorld(size=24, min_scale=0.6, max_scale=0.9)
     """world: rendering (24 px and large objects keep training on 2 cores short)."""
 
@@ -71,6 +79,15 @@ class Setting(Spec):
             if len(self.classes) < 2 or len(self.textures) != len(self.classes):
                 raise SpecError(f"the world setting needs at least 2 classes and one background texture per class, "
                                 f"got {len(self.classes)} classes and {len(self.textures)} textures")
+            if self.object_textures and len(self.object_textures) != len(self.classes):
+                raise SpecError(f"object_textures gives {len(self.object_textures)} textures for "
+                                f"{len(self.classes)} classes: give one per class, in class order")
+            if set(self.object_textures) & set(self.textures):
+                raise SpecError("object_textures and the background textures share "
+                                f"{', '.join(sorted(set(self.object_textures) & set(self.textures)))}: a texture "
+                                "must tell either an object's class or a background's, so choose others")
+            if not 0.0 <= self.object_tie <= 1.0:
+                raise SpecError(f"object_tie q must be in [0, 1], got {self.object_tie}")
             if self.labeled < len(self.classes):
                 raise SpecError(f"{self.labeled} labeled images cannot show each of the {len(self.classes)} classes: "
                                 "label at least one image per class")
@@ -90,7 +107,8 @@ class Setting(Spec):
         return (3, self.world.size) if self.dataset == "world" else (1, 28)
 
     def describe(self) -> str:
-        return f"{self.dataset}, {self.labeled} labeled, p = {self.spurious:g}"
+        objects = f", object textures q = {self.object_tie:g}" if self.object_textures else ""
+        return f"{self.dataset}, {self.labeled} labeled, p = {self.spurious:g}{objects}"
 
 
 @dataclass(frozen=True)
@@ -102,9 +120,15 @@ class SettingData:
     test: ImageDataset
 
 
+def beyond_chance(fraction: float, classes: int) -> float:
+    """The probability that a cue tied to the class in `fraction` of images beyond chance is the class's:
+    fraction + (1 - fraction) / K."""
+    return fraction + (1.0 - fraction) / classes
+
+
 def biased_probability(setting: Setting) -> float:
-    """The probability that a labeled image's cue is its class's (p beyond chance: p + (1 - p) / K)."""
-    return setting.spurious + (1.0 - setting.spurious) / setting.num_classes
+    """The probability that a labeled image's spurious cue is its class's (p beyond chance)."""
+    return beyond_chance(setting.spurious, setting.num_classes)
 
 
 def make_setting(setting: Setting, seed: int) -> SettingData:
@@ -119,13 +143,21 @@ def make_setting(setting: Setting, seed: int) -> SettingData:
 
 
 def world_images(setting: Setting, n: int, stream: int, *, biased: bool,
-                 background_for_class: dict[str, str] | None = None) -> ImageDataset:
+                 background_for_class: dict[str, str] | None = None,
+                 object_for_class: dict[str, str] | None = None) -> ImageDataset:
     """`n` world images of the setting's classes: backgrounds tied to the class as in the labeled set (`biased`),
-    uniform, or given per class (always); attribute ``cue``: the class whose texture the background is."""
+    uniform, or given per class (always); objects flat-coloured, or with their class's texture as often in every
+    set (`Setting.object_textures`), or given per class (always); attribute ``cue``: the class whose texture the
+    background is."""
     if biased:
         background_for_class = dict(zip(setting.classes, setting.textures, strict=True))
-    data = setting.world.generate(n, seed=stream, classes=setting.classes, foregrounds=["plain"],
+    objects, tie = setting.object_textures, 1.0
+    if objects and object_for_class is None:
+        object_for_class, tie = dict(zip(setting.classes, objects, strict=True)), beyond_chance(
+            setting.object_tie, len(setting.classes))
+    data = setting.world.generate(n, seed=stream, classes=setting.classes, foregrounds=objects or ["plain"],
                                   backgrounds=setting.textures, background_for_class=background_for_class,
+                                  foreground_for_class=object_for_class, foreground_correlation=tie,
                                   spurious_correlation=biased_probability(setting) if biased else 1.0)
     cue = np.array([setting.textures.index(t) for t in data.attributes["background"]])
     return _with_cue(data, cue)
