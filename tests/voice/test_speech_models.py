@@ -125,3 +125,29 @@ def test_a_stream_closed_mid_answer_is_a_one_line_server_error():
         assert "\n" not in str(err.value)
     finally:
         server.shutdown()
+
+
+def test_a_run_whose_audio_model_stops_mid_answer_exits_non_zero_and_keeps_nothing_half(tmp_path, monkeypatch,
+                                                                                          capsys):
+    """`tony run` with model=openai_audio against the half-answering server: one line, exit 1, no record, no spoken
+    answer in the store or in the cache folder."""
+    from tony.cli import main
+    from tony.core.store import Store
+
+    monkeypatch.setenv("TONY_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "q.jsonl"
+    data.write_text(json.dumps({"input": "Say hi.", "target": "hi"}) + "\n")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HalfAnswer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        store = str(tmp_path / "store")
+        code = main(["run", f"jsonl:path={data},model=openai_audio,model.base_url={url}", "--store", store])
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert code == 1 and "closed the stream before the answer was complete" in err
+    [run] = Store(store).runs()
+    assert run["status"] == "failed" and Store(store).records(run["run_id"]) == []
+    assert not [f for f in Store(store).artifact_dir.rglob("*") if f.is_file()]
+    assert not (tmp_path / "cache" / "voice-audio").exists()
