@@ -14,7 +14,8 @@ test images of the seed-averaged correctness.
     .venv/bin/python benchmarks/vision_priors.py --object-textures road+water+bricks+dots --object-tie 0.5
 
 Writes benchmarks/results/vision_priors.json, or with --object-textures (each class's object textured, a genuine
-texture cue in every set beside the spurious background) benchmarks/results/vision_priors_objects_q<Q>.json.
+texture cue in every set beside the spurious background) benchmarks/results/vision_priors_objects_q<Q>.json
+(suffixed _w<W> and _r<R> where --width and --rounds differ from 8 and 2).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     objects = {"object_textures": args.object_textures.split("+"), "object_tie": args.object_tie} \
         if args.object_textures else {}
-    wide = f"_w{args.width}" if args.width != 8 else ""
+    wide = (f"_w{args.width}" if args.width != 8 else "") + (f"_r{args.rounds}" if args.rounds != 2 else "")
     results = RESULTS.with_name(f"vision_priors_objects_q{args.object_tie:g}{wide}.json") if objects else RESULTS
 
     from tony.core.store import Store

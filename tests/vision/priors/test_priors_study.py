@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -97,10 +98,24 @@ def test_aggregate_by_hand():
 
 
 def test_the_report_page(co_trained, store_url):
+    run_study(study("single"), store_url)  # the shape-bias bars are the single priors' (stored once per module)
     (page,) = list(pages(Store(store_url)))
     assert page.path == "priors/index.html" and "world · 16 labeled · p = 1.0" in page.body
     assert "co_train" in page.body and "pseudo-label accuracy per round" in page.body
     assert page.body.count("<svg") >= 3  # shape bias bars, accuracy over rounds, pseudo-label accuracy
+
+
+def test_settings_that_differ_in_object_textures_or_training_get_their_own_sections(tmp_path):
+    store = str(tmp_path / "store")
+    textured = {**TINY["setting"], "object_textures": ["road", "water", "bricks", "dots"], "object_tie": 1.0}
+    for spec in (study("single"), study("single", setting=textured),
+                 study("single", train={**TINY["train"], "width": 6})):
+        assert run_study(spec, store).status == "complete"
+    (page,) = list(pages(Store(store)))
+    headings = re.findall(r"<h2>([^<]*)</h2>", page.body)
+    assert [h for h in headings if h.startswith("world")] == [
+        "world · 16 labeled · p = 1.0 · object textures road+water+bricks+dots, q = 1 · width 4, 4 steps",
+        "world · 16 labeled · p = 1.0 · width 4, 4 steps", "world · 16 labeled · p = 1.0 · width 6, 4 steps"]
 
 
 def test_the_cli_prints_json_and_a_table(co_trained, store_url, tmp_path, capsys, monkeypatch):

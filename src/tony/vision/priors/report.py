@@ -1,10 +1,10 @@
 """The feature-priors page of the results site (registered as report source "vision-priors").
 
-One page, priors/index.html: per setting (dataset, labeled images, spurious correlation p), a table of every model of
-every method (test accuracy with its bootstrap interval over test images and its t interval over seeds, accuracy on
-images whose cue agrees with their class and on the others, shape bias), bars of the shape bias, test accuracy over
-co- and self-training rounds, and the accuracy of the pseudo-labels each model was trained on per round. Reads only
-the store's runs and stats (no torch).
+One page, priors/index.html: per setting (dataset, labeled images, spurious correlation p, object textures, model
+width and steps), a table of every model of every method (test accuracy with its bootstrap interval over test
+images and its t interval over seeds, accuracy on images whose cue agrees with their class and on the others, shape
+bias), bars of the shape bias, test accuracy over co- and self-training rounds, and the accuracy of the
+pseudo-labels each model was trained on per round. Reads only the store's runs and stats (no torch).
 """
 
 from __future__ import annotations
@@ -45,9 +45,13 @@ def pages(store: Store) -> Iterator[Page]:
 
 
 def setting_of(run: dict[str, Any]) -> str:
+    """The section a run belongs to: its data setting and how its models were trained (runs stored before the
+    object textures and the training were labeled show neither)."""
     labels = run["labels"]
-    return (f"{labels.get('dataset', '?')} · {labels.get('labeled', '?')} labeled · "
-            f"p = {labels.get('spurious', '?')}")
+    extra = [f"object textures {labels['objects']}"] if labels.get("objects") else []
+    extra += [labels["training"]] if labels.get("training") else []
+    return " · ".join([f"{labels.get('dataset', '?')} · {labels.get('labeled', '?')} labeled · "
+                       f"p = {labels.get('spurious', '?')}", *extra])
 
 
 def _section(name: str, runs: list[dict[str, Any]], stats: dict[str, list[dict[str, Any]]]) -> str:

@@ -109,7 +109,10 @@ class PriorsTask:
 
     def labels(self) -> dict[str, Any]:
         spec = self.spec
-        return {"dataset": spec.setting.dataset, "labeled": spec.setting.labeled, "spurious": spec.setting.spurious,
+        setting = spec.setting
+        objects = f"{'+'.join(setting.object_textures)}, q = {setting.object_tie:g}" if setting.object_textures else ""
+        return {"dataset": setting.dataset, "labeled": setting.labeled, "spurious": setting.spurious,
+                "objects": objects, "training": f"width {spec.train.width}, {spec.train.steps} steps",
                 "method": spec.method, "priors": "+".join(spec.priors), "seeds": spec.seeds,
                 "rounds": spec.rounds if spec.method in ("self_train", "co_train", "co_train_combined") else 0}
 
