@@ -109,8 +109,8 @@ def spoken_files(store: Store, record: LMRecord) -> dict[str, Path]:
     """The spoken audio of a record the store holds (tony.voice.artifacts), SHA-256 -> artifact file: its spoken
     prompt, and the spoken answer of each completion of a model that speaks."""
     answers = (e.completion.audio for e in record.exchanges if e.completion is not None)
-    digests = [spoken_digest(record), *(a for a in answers if SHA256.fullmatch(a))]
-    return {d: store.artifact_path(d) for d in digests if d is not None and store.artifact_path(d).is_file()}
+    files = {d: store.artifact_path(d) for d in (spoken_digest(record), *answers) if d and SHA256.fullmatch(d)}
+    return {d: file for d, file in files.items() if file.is_file()}
 
 
 def _player(digest: str, transcript: str, css: str) -> str:

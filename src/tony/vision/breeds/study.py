@@ -33,6 +33,7 @@ from tony.core.spec import RunnableSpec, Spec
 from tony.core.stats import Stat, bootstrap_ci, mean_stat, paired_bootstrap
 from tony.core.store import Store
 from tony.vision.breeds.splits import PUBLISHED_SEED
+from tony.vision.data.dataset import image_shape
 from tony.vision.data.world import ShapeWorld
 
 KIND = "breeds"
@@ -63,9 +64,7 @@ class BreedsData(Spec):
     @property
     def shape(self) -> tuple[int, int]:
         """(channels, side) of the images."""
-        if self.dataset == "world":
-            return 3, self.world.size
-        return (1, 28) if self.dataset == "fashion-mnist" else (3, self.image_size)
+        return image_shape(self.dataset, self.world.size, self.image_size)
 
 
 class Training(Spec):

@@ -23,6 +23,14 @@ from tony.vision.hierarchy import Hierarchy
 Index = slice | Sequence[int] | np.ndarray | torch.Tensor
 
 
+def image_shape(dataset: str, world_side: int, image_size: int = 32) -> tuple[int, int]:
+    """(channels, side) of the images of a named source: the generated world at its side, Fashion-MNIST's 1 x 28,
+    or an image folder (ImageNet) resized to `image_size`."""
+    if dataset == "world":
+        return 3, world_side
+    return (1, 28) if dataset == "fashion-mnist" else (3, image_size)
+
+
 def restrict_hierarchy(hierarchy: Hierarchy, leaves: Sequence[str]) -> Hierarchy:
     """The part of `hierarchy` above `leaves`: those nodes and their ancestors, so `leaves` become its leaves.
 

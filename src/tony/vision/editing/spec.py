@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 
 from tony.core.errors import SpecError
 from tony.core.spec import RunnableSpec, Spec
+from tony.vision.data.dataset import image_shape
 from tony.vision.data.world import ShapeWorld
 
 KIND = "editing"
@@ -65,7 +66,7 @@ class EditData(Spec):
     @property
     def shape(self) -> tuple[int, int]:
         """(channels, side) of the images."""
-        return (3, self.world.size) if self.dataset == "world" else (1, 28)
+        return image_shape(self.dataset, self.world.size)
 
 
 class EditTraining(Spec):

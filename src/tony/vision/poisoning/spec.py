@@ -13,6 +13,7 @@ from tony.core.errors import SpecError
 from tony.core.registry import registry
 from tony.core.spec import RunnableSpec, Spec, content_key
 from tony.core.store import Store
+from tony.vision.data.dataset import image_shape
 from tony.vision.data.world import ShapeWorld
 from tony.vision.poisoning.threat import ThreatModel
 
@@ -52,9 +53,7 @@ class PoisonData(Spec):
     @property
     def shape(self) -> tuple[int, int]:
         """(channels, side) of the images."""
-        if self.dataset == "world":
-            return 3, self.world.size
-        return (1, 28) if self.dataset == "fashion-mnist" else (3, self.image_size)
+        return image_shape(self.dataset, self.world.size, self.image_size)
 
 
 class Training(Spec):

@@ -30,7 +30,7 @@ from pydantic import Field, model_validator
 
 from tony.core.errors import SpecError
 from tony.core.spec import Spec
-from tony.vision.data.dataset import ImageDataset
+from tony.vision.data.dataset import ImageDataset, image_shape
 from tony.vision.data.world import ShapeWorld
 
 WORLD_CLASSES = ("disc", "square", "equilateral", "plus")
@@ -104,7 +104,7 @@ class Setting(Spec):
     @property
     def shape(self) -> tuple[int, int]:
         """(channels, side) of the images."""
-        return (3, self.world.size) if self.dataset == "world" else (1, 28)
+        return image_shape(self.dataset, self.world.size)
 
     def describe(self) -> str:
         objects = f", object textures q = {self.object_tie:g}" if self.object_textures else ""
