@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lm_runs import add_lm_run, stat
 
 from tony.core.errors import ReportError
 from tony.core.store import Store
 from tony.report import Page, PageTask, build_site
+from tony.report.pages import grouped_runs
 from tony.report.site import MARKER, page_sources
 
 
@@ -102,3 +104,18 @@ def test_page_sources_come_from_the_registry():
     from tony.lm.report import lm_pages
 
     assert lm_pages in page_sources()
+
+
+def test_grouped_runs_reads_complete_runs_of_a_kind_by_group_with_their_stats(tmp_path: Path):
+    store = Store(str(tmp_path / "store"))
+    assert grouped_runs(store, "lm", lambda run: "x") == ({}, {})
+    first = add_lm_run(store, scenario="b", model="m", stats=[stat("accuracy", 0.5)])
+    second = add_lm_run(store, scenario="a", model="m")
+    third = add_lm_run(store, scenario="b", model="n")
+    add_lm_run(store, scenario="a", model="o", status="failed")
+    groups, stats = grouped_runs(store, "lm", lambda run: run["labels"]["scenario"])
+    assert list(groups) == ["a", "b"]  # sorted, whatever the order stored
+    assert [r["run_id"] for r in groups["a"]] == [second]
+    assert sorted(r["run_id"] for r in groups["b"]) == sorted([first, third])
+    assert set(stats) == {first, second, third} and [s["name"] for s in stats[first]] == ["accuracy"]
+    assert stats[second] == [] and grouped_runs(store, "icl", lambda run: "x") == ({}, {})

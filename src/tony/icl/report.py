@@ -14,7 +14,7 @@ from typing import Any
 
 from tony.core.store import Store
 from tony.report.html import pre, stat_cell, table, text
-from tony.report.pages import Page
+from tony.report.pages import Page, grouped_runs
 from tony.report.svg import Series, line_plot
 
 KIND = "icl"
@@ -25,14 +25,10 @@ Y_CAP = 1.5
 
 def icl_pages(store: Store) -> Iterator[Page]:
     """The ICL page, when the store holds complete ICL evaluations."""
-    runs = store.runs("complete", kind=KIND)
-    if not runs:
+    by_model, stats_by_run = grouped_runs(store, KIND, lambda run: json.dumps(run["spec"]["train"], sort_keys=True))
+    if not by_model:
         return
-    stats_by_run = store.stats_by_run(r["run_id"] for r in runs)
-    by_model: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        by_model.setdefault(json.dumps(run["spec"]["train"], sort_keys=True), []).append(run)
-    sections = [_model_section(json.loads(train), group, stats_by_run) for train, group in sorted(by_model.items())]
+    sections = [_model_section(json.loads(train), group, stats_by_run) for train, group in by_model.items()]
     body = ("<h1>In-context learning of function classes</h1>"
             "<p>Normalized squared error (squared error divided by the function class's output variance, so "
             "predicting 0 scores about 1) of the prediction at each prompt position, against k, the number of "
@@ -40,7 +36,7 @@ def icl_pages(store: Store) -> Iterator[Page]:
             "The transformer is trained once per training spec (a store artifact) and compared with the "
             f"baselines on the same prompts.</p>{''.join(sections)}")
     yield Page(PATH, "In-context learning", body,
-               summary=f"transformers against least squares and other baselines: {len(runs)} evaluations")
+               summary=f"transformers against least squares and other baselines: {len(stats_by_run)} evaluations")
 
 
 def _model_section(train: dict[str, Any], runs: list[dict[str, Any]],

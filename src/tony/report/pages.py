@@ -77,3 +77,15 @@ def check_asset_path(path: str) -> str:
 def root_of(path: str) -> str:
     """The relative link from the page at `path` to the site's root ("" or "../", ...)."""
     return "../" * path.count("/")
+
+
+def grouped_runs(store: Store, kind: str, group_of: Callable[[dict[str, Any]], str]
+                 ) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """The complete runs of `kind` grouped by `group_of(run)`, groups in sorted order, and every such run's stat
+    rows (`Store.stats_by_run`, which has a key for every run, so its length counts them): what a domain page with
+    one section per setting reads. ({}, {}) when none."""
+    runs = store.runs("complete", kind=kind)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault(group_of(run), []).append(run)
+    return dict(sorted(groups.items())), store.stats_by_run(r["run_id"] for r in runs) if runs else {}

@@ -15,7 +15,7 @@ from typing import Any
 
 from tony.core.store import Store
 from tony.report.html import pre, stat_cell, table, text
-from tony.report.pages import Page
+from tony.report.pages import Page, grouped_runs
 from tony.report.svg import Point, scatter
 
 KIND = "breeds"
@@ -27,14 +27,10 @@ COLUMNS = ("source_accuracy", "target_accuracy", "gap", "target_gain", "source_g
 
 def pages(store: Store) -> Iterator[Page]:
     """The BREEDS page, when the store holds complete BREEDS runs."""
-    runs = store.runs("complete", kind=KIND)
-    if not runs:
+    benchmarks, stats = grouped_runs(store, KIND, benchmark_of)
+    if not benchmarks:
         return
-    stats = store.stats_by_run(r["run_id"] for r in runs)
-    benchmarks: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        benchmarks.setdefault(benchmark_of(run), []).append(run)
-    sections = [_section(name, group, stats) for name, group in sorted(benchmarks.items())]
+    sections = [_section(name, group, stats) for name, group in benchmarks.items()]
     body = ("<h1>BREEDS: subpopulation shift</h1>"
             "<p>Each model learns superclasses from the images of some of their subclasses (the source) and is "
             "tested on held-out images of those subclasses and on images of subclasses it never saw (the "
@@ -43,7 +39,7 @@ def pages(store: Store) -> Iterator[Page]:
             "Brackets: 95% bootstrap intervals over test images; gains are paired differences from the "
             f"baseline on the same images.</p>{''.join(sections)}")
     yield Page(PATH, "BREEDS subpopulation shift", body,
-               summary=f"source vs target accuracy under subpopulation shift: {len(runs)} runs")
+               summary=f"source vs target accuracy under subpopulation shift: {len(stats)} runs")
 
 
 def benchmark_of(run: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from tony.core.stats import Stat
 from tony.core.store import Store
 from tony.report.html import pre, stat_cell, table, text
-from tony.report.pages import Page
+from tony.report.pages import Page, grouped_runs
 from tony.report.svg import Series, line_plot
 from tony.vision.poisoning.grid import summarize, variant_order
 from tony.vision.poisoning.metrics import NO_DEFENSE
@@ -28,14 +28,10 @@ COLUMNS = (("c_acc", "C-Acc"), ("asr", "ASR"), ("r_acc", "R-Acc"), ("der", "DER"
 
 def pages(store: Store) -> Iterator[Page]:
     """The poisoning page, when the store holds complete poisoning runs."""
-    runs = store.runs("complete", kind=KIND)
-    if not runs:
+    by_dataset, stats = grouped_runs(store, KIND, lambda run: str(run["labels"].get("dataset", "?")))
+    if not by_dataset:
         return
-    stats = store.stats_by_run(r["run_id"] for r in runs)
-    by_dataset: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        by_dataset.setdefault(str(run["labels"].get("dataset", "?")), []).append(run)
-    sections = [_section(name, group, stats, store) for name, group in sorted(by_dataset.items())]
+    sections = [_section(name, group, stats, store) for name, group in by_dataset.items()]
     body = ("<h1>Dataset poisoning and backdoors</h1>"
             "<p>Each run poisons part of a training set under a threat model, trains the victim, and applies "
             "every defense to that same victim. C-Acc: clean test accuracy; ASR: triggered test images of other "
@@ -45,7 +41,7 @@ def pages(store: Store) -> Iterator[Page]:
             "victim. Brackets: 95% bootstrap intervals over test images for one seed, t intervals over seeds for "
             f"several.</p>{''.join(sections)}")
     yield Page(PATH, "Poisoning and backdoors", body,
-               summary=f"attacks x defenses, C-Acc, ASR and DER: {len(runs)} runs")
+               summary=f"attacks x defenses, C-Acc, ASR and DER: {len(stats)} runs")
 
 
 def _section(dataset: str, runs: list[dict[str, Any]], stats: dict[str, list[dict[str, Any]]], store: Store) -> str:

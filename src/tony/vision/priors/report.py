@@ -14,7 +14,7 @@ from typing import Any
 
 from tony.core.store import Store
 from tony.report.html import stat_cell, table, text
-from tony.report.pages import Page
+from tony.report.pages import Page, grouped_runs
 from tony.report.svg import Bar, Series, interval_bars, line_plot
 
 KIND = "priors"
@@ -24,14 +24,10 @@ METHOD_ORDER = ("single", "ensemble", "self_train", "co_train", "co_train_combin
 
 def pages(store: Store) -> Iterator[Page]:
     """The priors page, when the store holds complete priors runs."""
-    runs = store.runs("complete", kind=KIND)
-    if not runs:
+    settings, stats = grouped_runs(store, KIND, setting_of)
+    if not settings:
         return
-    stats = store.stats_by_run(r["run_id"] for r in runs)
-    settings: dict[str, list[dict[str, Any]]] = {}
-    for run in runs:
-        settings.setdefault(setting_of(run), []).append(run)
-    sections = [_section(name, group, stats) for name, group in sorted(settings.items())]
+    sections = [_section(name, group, stats) for name, group in settings.items()]
     body = ("<h1>Combining diverse feature priors</h1>"
             "<p>Models with different priors (shape: edges; texture: small patches) learn from a small labeled set "
             "whose spurious cue (the world's background texture, or a mark on Fashion-MNIST) follows the class with "
@@ -41,7 +37,7 @@ def pages(store: Store) -> Iterator[Page]:
             "cue-conflict images (one class's shape on another's texture), the decisions that follow the shape "
             f"among those that follow shape or texture.</p>{''.join(sections)}")
     yield Page(PATH, "Feature priors", body, summary="shape and texture priors, self- and co-training under a "
-                                                       f"spurious correlation: {len(runs)} runs")
+                                                       f"spurious correlation: {len(stats)} runs")
 
 
 def setting_of(run: dict[str, Any]) -> str:
